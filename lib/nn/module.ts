@@ -1,0 +1,94 @@
+// Module: the one parameter container every model in the course is built from.
+//
+// A Module owns named tf.Variables and child Modules, like torch.nn.Module. The Trainer optimises
+// `trainableVariables()`, checkpoints use `namedParameters()`, and notebooks print `paramCount()`.
+// A child registered under two parents (ELECTRA's shared embeddings) is ONE set of variables: parameters are
+// deduplicated by identity, the first path wins.
+import * as tf from "@tensorflow/tfjs";
+
+export abstract class Module {
+  private readonly params = new Map<string, tf.Variable>();
+  private readonly children = new Map<string, Module>();
+  private readonly layers = new Map<string, tf.layers.Layer>();
+
+  /** Register a parameter, taking ownership of `init` (it becomes the variable's value). */
+  protected addParam(name: string, init: tf.Tensor, trainable = true): tf.Variable {
+    this.assertFreeName(name);
+    const v = tf.variable(init, trainable);
+    init.dispose();
+    this.params.set(name, v);
+    return v;
+  }
+
+  /** Register a child module; its parameters appear as `name.<child path>`. */
+  protected addChild<M extends Module>(name: string, child: M): M {
+    this.assertFreeName(name);
+    this.children.set(name, child);
+    return child;
+  }
+
+  /**
+   * Register a tfjs layer (e.g. tf.layers.lstm) used imperatively via layer.apply(tensor).
+   * Its weights exist only once it has been applied (built), so they are read lazily.
+   */
+  protected addLayer<L extends tf.layers.Layer>(name: string, layer: L): L {
+    this.assertFreeName(name);
+    this.layers.set(name, layer);
+    return layer;
+  }
+
+  private assertFreeName(name: string): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new Error(`parameter/child name "${name}" must be an identifier (letters, digits, _), e.g. "wQkv".`);
+    }
+    if (this.params.has(name) || this.children.has(name) || this.layers.has(name)) {
+      throw new Error(`"${name}" is already registered on ${this.constructor.name}; choose another name.`);
+    }
+  }
+
+  /** Every parameter under a dotted path ("encoder.layer0.attention.wQkv"), each variable once. */
+  namedParameters(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    const seen = new Set<tf.Variable>();
+    const visit = (m: Module, prefix: string): void => {
+      for (const [n, v] of m.params) {
+        if (!seen.has(v)) (seen.add(v), out.set(prefix + n, v));
+      }
+      for (const [n, layer] of m.layers) {
+        // tfjs LayerVariable.read() is the backing tf.Variable; unbuilt layers have no weights yet.
+        layer.weights.forEach((w, i) => {
+          const v = w.read() as tf.Variable;
+          if (!seen.has(v)) (seen.add(v), out.set(`${prefix}${n}.${i}_${w.originalName.replace(/[^A-Za-z0-9_]/g, "_")}`, v));
+        });
+      }
+      for (const [n, c] of m.children) visit(c, `${prefix}${n}.`);
+    };
+    visit(this, "");
+    return out;
+  }
+
+  parameters(): tf.Variable[] {
+    return [...this.namedParameters().values()];
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.parameters().filter((v) => v.trainable);
+  }
+
+  /** Number of scalar parameters (each shared variable counted once). */
+  paramCount(): number {
+    return this.parameters().reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Freeze or unfreeze every parameter (a distillation teacher is frozen). */
+  setTrainable(trainable: boolean): this {
+    for (const v of this.parameters()) v.trainable = trainable;
+    return this;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const l of this.layers.values()) if (l.built) l.dispose();
+    for (const c of this.children.values()) c.dispose();
+  }
+}
