@@ -120,6 +120,7 @@ test("checkpoint: save -> load gives identical predictions; corrupt or mismatche
 });
 
 test("tensor count is flat across epochs (no leaks in fit, predict or evaluation)", async () => {
+  const baseline = tf.memory().numTensors;
   const model = new ToyMlp(2, 8, 0);
   const trainer = new Trainer<Point>(model, { ...quiet, epochs: 1, earlyStopping: { patience: 5 } });
   const data = xorData(64);
@@ -132,6 +133,8 @@ test("tensor count is flat across epochs (no leaks in fit, predict or evaluation
   }
   assert.equal(new Set(counts).size, 1, `numTensors changed across epochs: ${counts}`);
   model.dispose();
+  trainer.dispose();
+  assert.equal(tf.memory().numTensors, baseline, "model + optimizer disposal frees everything");
 });
 
 test("options are validated and schedules shape the learning rate", () => {

@@ -290,6 +290,12 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     return metric === "accuracy" ? accuracy(gold, pred) : macroF1(gold, pred, model.numClasses);
   }
 
+  /** Free the optimizer's state (Adam's moment estimates). The model is the caller's to dispose. */
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.optimizer = undefined;
+  }
+
   save(dir: string, opts: Omit<SaveOptions, "config"> = {}): void {
     saveCheckpoint(dir, this.model, { ...opts, config: this.model.config?.() });
   }
