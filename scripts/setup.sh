@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Sets the course up in this checkout, idempotently: npm dependencies (node_modules/), Jupyter in a project-local
+# Python virtual environment (.venv/, from PyPI with pip), and the tslab kernelspec registered into that
+# environment only. Nothing global is touched. A step whose inputs did not change since it last ran is skipped,
+# so a second run takes about a second.
+#
+#   scripts/setup.sh                    # what ./course setup runs (./course start and ./course test run it too)
+#   scripts/setup.sh --install-python   # also let the system package manager install Python's venv/pip if missing
+#
+# Environment: NLU_PYTHON=/path/to/python3 picks the Python used to create .venv/ (3.10 or newer).
+# Plain bash 3.2 (macOS) compatible on purpose: no associative arrays, no mapfile.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+REQS="$ROOT/requirements-jupyter.txt"
+NPM_STAMP="$ROOT/node_modules/.nlu-course-setup"
+PIP_STAMP="$VENV/.nlu-course-requirements"
+KERNEL_DIR="$VENV/share/jupyter/kernels/tslab"
+MIN_PY="3.10" # jupyterlab 4.6 / notebook 7.6 need it
+
+INSTALL_PYTHON="${NLU_INSTALL_PYTHON:-}"
+for arg in "$@"; do
+  case "$arg" in
+    --install-python) INSTALL_PYTHON=1 ;;
+    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (known: --install-python)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
+
+# Seconds with a fraction where the shell can (bash 5's EPOCHREALTIME), whole seconds otherwise (bash 3.2).
+now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/,/.}"; else date +%s; fi; }
+T_ALL="$(now)"
+T_STEP="$T_ALL"
+step_done() { # step_done "what happened"
+  local t; t="$(now)"
+  LC_ALL=C printf 'setup: %-72s %6.1f s\n' "$1" "$(awk -v a="$T_STEP" -v b="$t" 'BEGIN{print b-a}')"
+  T_STEP="$t"
+}
+
+# sha256 over the named files (path + content) and a context string; node is needed anyway, and it is the one
+# hashing tool that is the same on Linux and macOS.
+fingerprint() { # fingerprint CONTEXT FILE...
+  node -e '
+    const fs = require("fs"), h = require("crypto").createHash("sha256");
+    const [ctx, ...files] = process.argv.slice(1);
+    h.update(ctx);
+    for (const f of files) { h.update("\0" + f + "\0"); h.update(fs.existsSync(f) ? fs.readFileSync(f) : "(missing)"); }
+    console.log(h.digest("hex"));' "$@"
+}
+
+# ---------------------------------------------------------------------------------------------------- Node + npm
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+  die "Node.js 20 or newer (with npm) is needed and was not found on PATH.
+  Debian/Ubuntu: see https://nodejs.org/en/download (or: sudo apt-get install -y nodejs npm, if it is >= 20)
+  macOS:         brew install node
+Then run ./course setup again."
+NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$NODE_MAJOR" -ge 20 ] || die "Node.js $(node --version) is too old: the course needs Node.js 20 or newer (see https://nodejs.org)."
+
+cd "$ROOT"
+npm_inputs=(package.json package-lock.json)
+for p in patches/*.patch; do [ -e "$p" ] && npm_inputs+=("$p"); done
+# The native addon tslab uses (zeromq) is per Node ABI and platform, so those are part of the fingerprint.
+npm_ctx="$(node -p 'process.versions.modules + " " + process.platform + " " + process.arch')"
+npm_want="$(fingerprint "$npm_ctx" "${npm_inputs[@]}")"
+if [ -d node_modules/tslab ] && [ -f "$NPM_STAMP" ] && [ "$(cat "$NPM_STAMP")" = "$npm_want" ]; then
+  step_done "npm dependencies: up to date"
+else
+  if [ -f package-lock.json ]; then
+    say "installing npm dependencies (npm ci; patch-package applies patches/) ..."
+    npm ci --no-audit --no-fund || die "npm ci failed (see above). Check that the npm registry is reachable, then run ./course setup again."
+  else
+    say "installing npm dependencies (npm install; patch-package applies patches/) ..."
+    npm install --no-audit --no-fund || die "npm install failed (see above)."
+  fi
+  printf '%s\n' "$npm_want" >"$NPM_STAMP"
+  step_done "npm dependencies: installed"
+fi
+# tslab must carry the rootDir patch (notebooks import "../lib/..."); patch-package runs on npm's postinstall.
+grep -q "nlu-course patch" node_modules/tslab/dist/converter.js ||
+  die "node_modules/tslab is not patched (patches/tslab+*.patch): run 'npx patch-package' or 'rm -rf node_modules && ./course setup'."
+
+# ---------------------------------------------------------------------------------------------------- Python
+python_ok() { # python_ok PY -> 0 when PY is >= MIN_PY
+  "$1" -c "import sys; sys.exit(0 if sys.version_info >= tuple(map(int, '$MIN_PY'.split('.'))) else 1)" 2>/dev/null
+}
+venv_ok() { "$1" -c "import venv, ensurepip" 2>/dev/null; } # Debian strips ensurepip out until python3-venv
+
+fix_commands() { # what to run to get a Python that can make a virtual environment
+  if [ "$(uname -s)" = Darwin ]; then
+    echo "brew install python@3.12"
+    echo "# (or the installer from https://www.python.org/downloads/; Apple's python3 is 3.9, too old)"
+  elif command -v apt-get >/dev/null 2>&1; then
+    local ver=""
+    [ -n "${PY_FOUND:-}" ] && ver="$("$PY_FOUND" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"
+    echo "sudo apt-get update && sudo apt-get install -y python3 python3-venv python3-pip${ver:+ python$ver-venv}"
+  elif command -v dnf >/dev/null 2>&1; then
+    echo "sudo dnf install -y python3 python3-pip"
+  elif command -v pacman >/dev/null 2>&1; then
+    echo "sudo pacman -S --needed python python-pip"
+  elif command -v zypper >/dev/null 2>&1; then
+    echo "sudo zypper install -y python3 python3-pip"
+  else
+    echo "# install Python $MIN_PY or newer with venv and pip from https://www.python.org/downloads/"
+  fi
+}
+
+find_python() { # sets PY (usable) or PY_FOUND (new enough but without venv/ensurepip)
+  PY=""; PY_FOUND=""
+  local c
+  for c in ${NLU_PYTHON:-} python3 python3.13 python3.12 python3.11 python3.10 python3.14; do
+    command -v "$c" >/dev/null 2>&1 || continue
+    python_ok "$c" || continue
+    if venv_ok "$c"; then PY="$(command -v "$c")"; return 0; fi
+    [ -n "$PY_FOUND" ] || PY_FOUND="$(command -v "$c")"
+  done
+  return 1
+}
+
+venv_python_ok() { [ -x "$VENV/bin/python" ] && python_ok "$VENV/bin/python" && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; }
+
+if venv_python_ok; then
+  step_done "python virtual environment: .venv/ exists"
+else
+  if ! find_python; then
+    if [ -n "$INSTALL_PYTHON" ]; then
+      cmd="$(fix_commands | grep -v '^#' | head -1)"
+      [ -n "$cmd" ] || die "no package manager known here: install Python $MIN_PY+ with venv and pip by hand."
+      [ "$(id -u)" = 0 ] && cmd="${cmd//sudo /}"
+      say "installing Python's venv/pip with the system package manager: $cmd"
+      bash -c "$cmd" || die "the package manager command failed: $cmd"
+      find_python || die "still no Python $MIN_PY+ with venv and pip after: $cmd"
+    else
+      what="Python $MIN_PY or newer was not found on PATH"
+      [ -n "$PY_FOUND" ] && what="$PY_FOUND cannot create virtual environments (its venv/ensurepip module is missing)"
+      die "$what.
+The course installs Jupyter into a project-local virtual environment (.venv/), which needs Python $MIN_PY+ with
+venv and pip. Run:
+
+    $(fix_commands | sed '2,$s/^/    /')
+
+then run this command again. (Or let set-up call the system package manager for you:
+./course setup --install-python.) NLU_PYTHON=/path/to/python3 picks a specific Python."
+    fi
+  fi
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV" || die "'$PY -m venv $VENV' failed (see above); try: $(fix_commands | head -1)"
+  step_done "python virtual environment: created .venv/ ($("$VENV/bin/python" --version 2>&1))"
+fi
+
+# ---------------------------------------------------------------------------------------------------- Jupyter
+pip_want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "$REQS")"
+if [ -f "$PIP_STAMP" ] && [ "$(cat "$PIP_STAMP")" = "$pip_want" ]; then
+  step_done "jupyter (requirements-jupyter.txt): up to date"
+else
+  say "installing Jupyter into .venv/ from PyPI (pip, pins in requirements-jupyter.txt; about 30 s) ..."
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 \
+    "$VENV/bin/python" -m pip install --quiet -r "$REQS" ||
+    die "pip could not install requirements-jupyter.txt into .venv/ (see above). Check that PyPI is reachable
+(a proxy or mirror goes in PIP_INDEX_URL), then run ./course setup again."
+  printf '%s\n' "$pip_want" >"$PIP_STAMP"
+  step_done "jupyter (requirements-jupyter.txt): installed"
+fi
+
+# ---------------------------------------------------------------------------------------------------- kernel
+# Written on every run (only when its content changes): it holds absolute paths to this checkout and to this
+# node, both of which move when the repo or Node.js does.
+changed="$(node -e '
+  const fs = require("fs"), path = require("path");
+  require(path.join(process.argv[1], "node_modules", "zeromq")); // tslab talks to Jupyter through it
+  const [root, dir] = process.argv.slice(1);
+  const spec = {
+    argv: [process.execPath, path.join(root, "node_modules", "tslab", "bin", "tslab"),
+           "kernel", "--config-path", "{connection_file}"],
+    display_name: "TypeScript (nlu-course)",
+    language: "typescript",
+    metadata: { "nlu-course": root },
+  };
+  const text = JSON.stringify(spec, null, 2) + "\n", file = path.join(dir, "kernel.json");
+  if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) { console.log("unchanged"); process.exit(0); }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(file, text);
+  console.log("written");' "$ROOT" "$KERNEL_DIR")" ||
+  die "could not load node_modules/zeromq (tslab's link to Jupyter): rm -rf node_modules && ./course setup"
+if [ "$changed" = written ]; then
+  # Check Jupyter itself sees it (~1 s, so only after a change).
+  JUPYTER_PREFER_ENV_PATH=1 "$VENV/bin/jupyter" kernelspec list 2>/dev/null | grep -q "$KERNEL_DIR" ||
+    die "Jupyter in .venv/ does not list the tslab kernel at $KERNEL_DIR (jupyter kernelspec list)."
+  step_done "tslab kernelspec: registered in .venv/ (display name 'TypeScript (nlu-course)')"
+else
+  step_done "tslab kernelspec: up to date"
+fi
+
+T_STEP="$T_ALL"
+step_done "ready"
