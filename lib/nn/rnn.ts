@@ -55,7 +55,16 @@ export class RnnEncoder extends Module {
    * Masked steps carry the previous state forward, so each direction's state at a real token ignores padding.
    */
   sequence(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => this.layer.apply(x, { mask: tf.cast(mask, "bool") }) as tf.Tensor3D);
+    return tf.tidy(() => {
+      const [b, t] = mask.shape;
+      // tfjs 4.22's RNN gradient fails on one-step sequences (the unstack of a single slice), so a length-1
+      // batch gets one extra masked step; masking makes it invisible to both directions.
+      const pad = t === 1 ? 1 : 0;
+      const xs = pad ? tf.pad(x, [[0, 0], [0, pad], [0, 0]]) : x;
+      const ms = pad ? tf.pad(mask, [[0, 0], [0, pad]]) : mask;
+      const out = this.layer.apply(xs, { mask: tf.cast(ms, "bool") }) as tf.Tensor3D;
+      return pad ? (out.slice([0, 0, 0], [b, t, this.width]) as tf.Tensor3D) : out;
+    });
   }
 
   /**
@@ -66,8 +75,9 @@ export class RnnEncoder extends Module {
     return tf.tidy(() => {
       const states = this.sequence(x, mask);
       const [b, t] = mask.shape;
-      const lengths = tf.sum(mask, 1).toInt(); // [b]
-      const last = tf.oneHot(tf.sub(lengths, tf.scalar(1, "int32")) as tf.Tensor1D, t).toFloat().reshape([b, t, 1]);
+      // The last real token is where the mask is 1 and the next position's is 0 (right padding).
+      const next = tf.concat([mask.slice([0, 1], [b, t - 1]), tf.zeros([b, 1])], 1);
+      const last = tf.mul(mask, tf.sub(1, next)).reshape([b, t, 1]);
       const fwdAll = this.bidirectional ? states.slice([0, 0, 0], [b, t, this.hidden]) : states;
       const fwd = tf.sum(tf.mul(fwdAll, last), 1) as tf.Tensor2D;
       if (!this.bidirectional) return fwd;

@@ -208,6 +208,12 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     return history;
   }
 
+  /** One optimisation step on one batch, outside fit() (custom loops, timing). Uses the base learning rate. */
+  trainBatch(examples: E[]): { loss: number; gradNorm: number } {
+    this.optimizer ??= makeOptimizer(this.options.optimizer, this.options.learningRate);
+    return this.step(examples, this.options.learningRate, 0, 0);
+  }
+
   /** One optimisation step on a batch of examples. The loss is checked BEFORE the update, so a NaN never reaches the weights. */
   private step(examples: E[], lr: number, step: number, epoch: number): { loss: number; gradNorm: number } {
     const opt = this.optimizer!;
