@@ -180,6 +180,11 @@ class Runner:
             result.failure = Failure(i + 1, len(cells), first_line(cells[i].source), reason, detail)
 
         async with client.async_setup_kernel():
+            if not self.abort_retry:
+                # The runner's own test: send every cell with stop_on_error=True, as clients that ignore the
+                # raises-exception tag do, so the kernel aborts the cell after an expected error (must fail).
+                execute = client.kc.execute
+                client.kc.execute = lambda *a, **kw: execute(*a, **{**kw, "stop_on_error": True})
             info = await client.async_wait_for_reply(await _maybe_await(client.kc.kernel_info()))
             if info and "language_info" in info["content"]:
                 nb.metadata["language_info"] = info["content"]["language_info"]
@@ -348,7 +353,8 @@ async def main() -> int:
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--kernel", default="tslab")
     ap.add_argument("--no-html", action="store_true")
-    # For the runner's own test: do not re-send a cell tslab aborted after an expected error, so it must fail.
+    # For the runner's own test: send stop_on_error=True for every cell and do not re-send a cell the kernel
+    # aborted after an expected error, so that abort must fail the run.
     ap.add_argument("--no-abort-retry", action="store_true")
     args = ap.parse_args()
     runner = Runner(args)
