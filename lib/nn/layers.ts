@@ -125,7 +125,7 @@ export function activate(x: tf.Tensor, name: Activation): tf.Tensor {
       return x;
     case "gelu":
       return tf.tidy(() => {
-        const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+        const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))); // x·x·x: cheaper than pow
         return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
       });
     default:

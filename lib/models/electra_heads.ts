@@ -1,0 +1,89 @@
+// The output heads and losses of ELECTRA (Clark et al. 2020) and its MLM baselines.
+//
+//   TiedMlmHead        hidden -> dense -> GELU -> LayerNorm -> logits = h·Eᵀ + b, E the token embedding
+//                      table (tied, as BERT and ELECTRA do; the generator projects back UP to E's dim).
+//   TokenBinaryHead    hidden -> dense -> GELU -> one logit per token: "was this token replaced?"
+//   discriminatorLoss  sigmoid cross-entropy averaged over the positions that count (weights = 1).
+//   copyMixtureLoss    All-Tokens MLM's copy mechanism (Clark et al. 2020, §3.2 footnote).
+import * as tf from "@tensorflow/tfjs";
+import { Module } from "../nn/module";
+import { Embedding, LayerNorm, Linear, activate } from "../nn/layers";
+import { Rng } from "../random";
+
+export interface TiedMlmHeadOptions {
+  /** Width of the hidden states it reads (the generator's or the main model's width). */
+  inDim: number;
+  /** The token embedding whose table is the output layer; its dim is the head's inner width. */
+  embedding: Embedding;
+  seed?: number;
+}
+
+/** x: [n, inDim] -> logits [n, vocabSize]. Only the embedding table is shared; dense, norm, bias are its own. */
+export class TiedMlmHead extends Module {
+  readonly dense: Linear;
+  readonly norm: LayerNorm;
+  readonly bias: tf.Variable;
+  constructor(private readonly opts: TiedMlmHeadOptions) {
+    super();
+    const dim = opts.embedding.dim;
+    this.dense = this.addChild("dense", new Linear({ inDim: opts.inDim, outDim: dim, seed: opts.seed ?? 0 }));
+    this.norm = this.addChild("norm", new LayerNorm(dim));
+    this.bias = this.addParam("bias", tf.zeros([opts.embedding.vocabSize]));
+    // The table is read through opts.embedding, NOT registered here: its owner (the encoder) counts it once.
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = this.norm.apply(activate(this.dense.apply(x), "gelu")) as tf.Tensor2D;
+      return tf.add(tf.matMul(h, this.opts.embedding.table as tf.Tensor2D, false, true), this.bias) as tf.Tensor2D;
+    });
+  }
+}
+
+/** x: [..., width] -> [...] logits of "replaced" (ELECTRA's discriminator head: dense, GELU, dense to 1). */
+export class TokenBinaryHead extends Module {
+  readonly dense: Linear;
+  readonly out: Linear;
+  constructor(width: number, seed = 0) {
+    super();
+    const rng = new Rng(seed);
+    this.dense = this.addChild("dense", new Linear({ inDim: width, outDim: width, seed: rng.seed() }));
+    this.out = this.addChild("out", new Linear({ inDim: width, outDim: 1, seed: rng.seed() }));
+  }
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.squeeze(this.out.apply(activate(this.dense.apply(x), "gelu")), [x.rank - 1]));
+  }
+}
+
+/**
+ * ELECTRA's discriminator loss: mean over weighted positions of the sigmoid cross-entropy
+ *   -[y·log σ(z) + (1-y)·log(1-σ(z))] = softplus(z) - y·z   (the stable form).
+ * logits, labels, weights: same shape (e.g. [b, t]); weights 1 = counts (real tokens, or only the masked
+ * positions for ELECTRA-15%), 0 = ignored (padding). -> scalar
+ */
+export function discriminatorLoss(logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const y = tf.cast(labels, "float32");
+    const w = tf.cast(weights, "float32");
+    const perToken = tf.sub(tf.softplus(logits), tf.mul(y, logits));
+    return tf.div(tf.sum(tf.mul(perToken, w)), tf.maximum(tf.sum(w), 1)) as tf.Scalar;
+  });
+}
+
+/**
+ * All-Tokens MLM with a copy mechanism (Clark et al. 2020, §3.2): a sigmoid gate D per token puts D on
+ * copying the input token and 1-D on the MLM softmax:  p(x_i) = D·[x_i = input_i] + (1-D)·softmax(logits)_x_i.
+ * logits: [n, V], copyLogits: [n], inputs/targets: [n] int32 -> mean of -log p(target), a scalar.
+ */
+export function copyMixtureLoss(logits: tf.Tensor2D, copyLogits: tf.Tensor1D, inputs: tf.Tensor1D, targets: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const v = logits.shape[1];
+    const logp = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, v)), -1);
+    const same = tf.cast(tf.equal(inputs, targets), "float32");
+    // log p = logsumexp(log D + log[same], log(1-D) + log p_mlm); log σ(z) = -softplus(-z), log(1-σ(z)) = -softplus(z).
+    const logCopy = tf.add(tf.neg(tf.softplus(tf.neg(copyLogits))), tf.mul(tf.sub(same, 1), 1e4));
+    const logGen = tf.add(tf.neg(tf.softplus(copyLogits)), logp);
+    const m = tf.maximum(logCopy, logGen);
+    const lse = tf.add(m, tf.log(tf.add(tf.exp(tf.sub(logCopy, m)), tf.exp(tf.sub(logGen, m)))));
+    return tf.neg(tf.mean(lse)) as tf.Scalar;
+  });
+}

@@ -1,0 +1,85 @@
+// Cached pre-training for notebooks: re-running a notebook loads the pre-trained weights from an ignored
+// folder (`checkpoints/` at the repository root) instead of training again — unless asked to (force).
+//
+// The checkpoint (lib/train/checkpoint: atomic, hash-verified) stores the model's config plus a `key` the
+// caller chooses (steps, learning rate, corpus size, mode...): change either and the cache no longer fits,
+// so the model is retrained and the cache replaced. What the training returned (e.g. loss curves, as JSON)
+// is kept beside it in result.json, so the plots come back too.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Module } from "../nn/module";
+import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+
+/** `checkpoints/<name>` under the repository root (found upward from the working directory), else under cwd. */
+export function checkpointDir(name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`checkpoint name "${name}" must use letters, digits, ".", "_" or "-".`);
+  let dir = process.cwd();
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && fs.existsSync(path.join(dir, "lib"))) return path.join(dir, "checkpoints", name);
+    const up = path.dirname(dir);
+    if (up === dir) return path.join(process.cwd(), "checkpoints", name);
+    dir = up;
+  }
+}
+
+export interface PretrainCachedOptions<M extends Module & { config?(): Record<string, unknown> }, R> {
+  /** Where the checkpoint lives, e.g. checkpointDir("electra-quick-s0"). */
+  dir: string;
+  /** Builds the (untrained) model; called again if a stale cache was found. */
+  make: () => M;
+  /** Trains the model; what it returns (JSON-able: curves, timings) is cached with the weights. */
+  train: (model: M) => R | Promise<R>;
+  /** Training settings that, when changed, must invalidate the cache (steps, lr, data size...). */
+  key?: Record<string, unknown>;
+  /** Retrain even if a fitting checkpoint exists (default false). */
+  force?: boolean;
+  /** Where to say what happened (default console.log). */
+  log?: (message: string) => void;
+}
+
+export interface PretrainCachedResult<M, R> {
+  model: M;
+  /** true when the weights came from the cache. */
+  loaded: boolean;
+  /** train()'s return value (from result.json when loaded). */
+  result: R;
+  /** Seconds spent training now (0 when loaded). */
+  seconds: number;
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** Load `dir` if it holds this model (same config and key); otherwise train, save and return it. */
+export async function pretrainCached<M extends Module & { config?(): Record<string, unknown> }, R>(
+  opts: PretrainCachedOptions<M, R>,
+): Promise<PretrainCachedResult<M, R>> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const resultFile = path.join(opts.dir, "result.json");
+  let model = opts.make();
+  const config = () => ({ ...(model.config?.() ?? {}), cacheKey: opts.key ?? {} });
+  if (!opts.force && fs.existsSync(path.join(opts.dir, "manifest.json"))) {
+    try {
+      if (!fs.existsSync(resultFile)) throw new Error("result.json is missing");
+      const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as R;
+      loadCheckpoint(opts.dir, model, { config: config() });
+      log(`loaded pre-trained weights from ${opts.dir} (pass force: true to retrain)`);
+      return { model, loaded: true, result, seconds: 0 };
+    } catch (e) {
+      log(`cache at ${opts.dir} does not fit (${(e as Error).message.slice(0, 200)}); training again`);
+      model.dispose(); // a failed load may have assigned some weights: start from a clean model
+      model = opts.make();
+    }
+  }
+  const t0 = Date.now();
+  const result = await opts.train(model);
+  const seconds = (Date.now() - t0) / 1000;
+  saveCheckpoint(opts.dir, model, { config: config() });
+  writeAtomic(resultFile, JSON.stringify(result ?? null));
+  log(`saved pre-trained weights to ${opts.dir} (${seconds.toFixed(1)} s of training)`);
+  return { model, loaded: false, result, seconds };
+}
