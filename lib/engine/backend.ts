@@ -1,0 +1,261 @@
+// Picking the compute backend: the fastest one this machine can load, or the one NLU_BACKEND names.
+//
+//   await useBestBackend();   // once, before any tensor work; prints one banner line the first time
+//   engineInfo();             // { backend: "wasm", reason: "...", kernelPack: ["BatchMatMul", ...], ... }
+//
+// Order: node-gpu (tfjs-node-gpu, CUDA) -> node (tfjs-node, native CPU) -> wasm (XNNPACK, SIMD) -> cpu (JS).
+// tfjs-node(-gpu) are optional dependencies whose install downloads libtensorflow and often fails; npm then
+// drops them silently, or leaves a folder whose native binding is missing. So each candidate is `require`d
+// inside try/catch, and `tf.setBackend`'s boolean is checked: after a failed setBackend, tf.getBackend() may
+// still report the name that failed. The wasm package registers itself as the preferred backend merely by
+// being imported, so it is required here, lazily, only when it is the candidate being tried.
+//
+// The decisions are pure functions over injected loaders (`activateBackend`), so tests can simulate a
+// missing package, a broken binding or a failed setBackend without installing anything.
+import * as tf from "@tensorflow/tfjs";
+import * as path from "path";
+import { installKernelPack, kernelPackFor, removeKernelPack } from "./kernels";
+
+export const BACKEND_NAMES = ["node-gpu", "node", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_ENV = "NLU_BACKEND";
+/** NLU_KERNEL_PACK=off runs wasm/cpu with stock tfjs kernels only (to compare, or to rule the pack out). */
+export const KERNEL_PACK_ENV = "NLU_KERNEL_PACK";
+
+/** The name each choice registers under in tfjs (both node packages register "tensorflow"). */
+export const TFJS_BACKEND: Record<BackendName, string> = {
+  "node-gpu": "tensorflow",
+  node: "tensorflow",
+  wasm: "wasm",
+  cpu: "cpu",
+};
+
+const PACKAGE: Record<BackendName, string> = {
+  "node-gpu": "@tensorflow/tfjs-node-gpu",
+  node: "@tensorflow/tfjs-node",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  cpu: "@tensorflow/tfjs",
+};
+
+/** How to get something faster than `name` (the banner's last clause). */
+const FASTER: Record<BackendName, string> = {
+  "node-gpu": "this is the fastest backend tfjs offers",
+  node: "on a CUDA GPU, `npm i @tensorflow/tfjs-node-gpu` (needs CUDA 11.2 + cuDNN 8.1)",
+  wasm: "`npm i @tensorflow/tfjs-node` (native CPU) or `@tensorflow/tfjs-node-gpu` (CUDA 11.2 + cuDNN 8.1 GPU)",
+  cpu: "wasm trains 10-100x faster: unset NLU_BACKEND, or reinstall @tensorflow/tfjs-backend-wasm if it failed",
+};
+
+export type BackendRequest = BackendName | "auto";
+
+/** NLU_BACKEND -> request. Unset, empty or "auto" means auto; anything else must be a backend name. */
+export function parseBackendRequest(raw: string | undefined): BackendRequest {
+  const value = (raw ?? "").trim().toLowerCase();
+  if (value === "" || value === "auto") return "auto";
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(
+    `${BACKEND_ENV}="${raw}" is not a backend: use one of auto, ${BACKEND_NAMES.join(", ")} ` +
+      `(unset means auto: the fastest that loads).`,
+  );
+}
+
+/** NLU_KERNEL_PACK -> whether to install the pack on wasm/cpu (default on). */
+export function parseKernelPackSwitch(raw: string | undefined): boolean {
+  const value = (raw ?? "").trim().toLowerCase();
+  if (value === "" || value === "on" || value === "1") return true;
+  if (value === "off" || value === "0") return false;
+  throw new Error(`${KERNEL_PACK_ENV}="${raw}" is not a switch: use on or off (unset means on).`);
+}
+
+/** Candidates in the order they are tried: all four for auto, just the named one for an override. */
+export function candidateOrder(request: BackendRequest): BackendName[] {
+  return request === "auto" ? [...BACKEND_NAMES] : [request];
+}
+
+/** Result of trying to load one candidate's package. */
+export interface LoadResult {
+  ok: boolean;
+  /** Why not (when !ok), or details worth printing (e.g. "SIMD, 1 thread"). */
+  note: string;
+}
+
+/** Everything activateBackend touches, injectable for tests. */
+export interface BackendDeps {
+  env: Record<string, string | undefined>;
+  load(name: BackendName): Promise<LoadResult>;
+  setBackend(tfjsName: string): Promise<boolean>;
+  installPack(tfjsName: string): string[];
+  removePack(tfjsName: string): void;
+}
+
+export interface EngineInfo {
+  backend: BackendName;
+  /** tfjs's name for it ("tensorflow", "wasm", "cpu"). */
+  tfjsBackend: string;
+  /** Why this one: the override, or what was skipped and why. */
+  reason: string;
+  /** Kernels the nlu kernel pack replaced or added on this backend (empty when none). */
+  kernelPack: string[];
+  /** Details of the loaded backend, e.g. "SIMD, 1 thread". */
+  detail: string;
+  /** How to get a faster backend. */
+  faster: string;
+  /** The one-line banner printed on first use. */
+  banner: string;
+}
+
+export function formatBanner(info: Omit<EngineInfo, "banner">): string {
+  const detail = info.detail ? ` (${info.detail})` : "";
+  const pack = info.kernelPack.length > 0 ? ` + nlu kernel pack [${info.kernelPack.join(", ")}]` : "";
+  return `[nlu] backend: ${info.backend}${detail}${pack} — ${info.reason}. Faster: ${info.faster}.`;
+}
+
+/**
+ * Try the candidates in order; the first that loads AND whose setBackend returns true wins. An explicit
+ * request that fails is an error (never a silent fallback to something slower than asked for).
+ */
+export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
+  const request = parseBackendRequest(deps.env[BACKEND_ENV]);
+  const usePack = parseKernelPackSwitch(deps.env[KERNEL_PACK_ENV]);
+  const skipped: string[] = [];
+  for (const name of candidateOrder(request)) {
+    const loaded = await deps.load(name);
+    let failure = loaded.ok ? "" : loaded.note;
+    if (loaded.ok) {
+      let ok = false;
+      try {
+        ok = await deps.setBackend(TFJS_BACKEND[name]);
+      } catch (err) {
+        failure = `tf.setBackend("${TFJS_BACKEND[name]}") threw: ${firstLine(err)}`;
+      }
+      if (!ok && !failure) failure = `tf.setBackend("${TFJS_BACKEND[name]}") returned false`;
+      if (ok) {
+        const tfjsName = TFJS_BACKEND[name];
+        let kernelPack: string[] = [];
+        if (usePack) kernelPack = deps.installPack(tfjsName);
+        else deps.removePack(tfjsName);
+        const why =
+          request !== "auto"
+            ? `${BACKEND_ENV}=${request}`
+            : skipped.length > 0
+              ? `chosen because ${skipped.join("; ")}`
+              : "the fastest backend, and it loaded";
+        const packNote = !usePack && kernelPackFor(tfjsName).length > 0 ? ` (${KERNEL_PACK_ENV}=off)` : "";
+        const info = {
+          backend: name,
+          tfjsBackend: tfjsName,
+          reason: why + packNote,
+          kernelPack,
+          detail: loaded.note,
+          faster: FASTER[name],
+        };
+        return { ...info, banner: formatBanner(info) };
+      }
+    }
+    if (request !== "auto") {
+      throw new Error(
+        `${BACKEND_ENV}=${request} but ${PACKAGE[name]} could not be used: ${failure}. ` +
+          `Install it (npm i ${PACKAGE[name]}) or unset ${BACKEND_ENV} to pick the fastest that loads.`,
+      );
+    }
+    skipped.push(`${name}: ${failure}`);
+  }
+  throw new Error(`No tfjs backend could be activated (${skipped.join("; ")}).`);
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split("\n")[0];
+}
+
+/** require() that reports "not installed" separately from "installed but broken". */
+function tryRequire(pkg: string): LoadResult {
+  try {
+    require(pkg);
+    return { ok: true, note: "" };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const missing = code === "MODULE_NOT_FOUND" && firstLine(err).includes(`'${pkg}'`);
+    const short = pkg.replace("@tensorflow/", "");
+    return { ok: false, note: missing ? `${short} not installed` : `${short} failed to load (${firstLine(err)})` };
+  }
+}
+
+/** Load a candidate for real: require its package and, for wasm, point it at its .wasm files. */
+export async function loadBackendPackage(name: BackendName): Promise<LoadResult> {
+  if (name === "cpu") return { ok: true, note: "" };
+  const result = tryRequire(PACKAGE[name]);
+  if (!result.ok) return result;
+  if (name === "node" || name === "node-gpu") {
+    // A copy of tfjs-node built against another tfjs-core registers with that copy's engine, not ours.
+    if (tf.findBackendFactory("tensorflow") == null) {
+      return { ok: false, note: `${PACKAGE[name]} loaded but registered with another copy of @tensorflow/tfjs-core` };
+    }
+    return { ok: true, note: name === "node-gpu" ? "libtensorflow with CUDA" : "libtensorflow" };
+  }
+  // wasm. In Node the .wasm binaries are read from disk: name their folder explicitly (bundlers and tslab
+  // can move the JS file the default lookup is relative to). SIMD is used when the runtime has it (Node
+  // 16+); multithreading is off in Node.
+  const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
+  const dist = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
+  try {
+    wasm.setWasmPaths(dist);
+  } catch (err) {
+    return { ok: false, note: `setWasmPaths failed (${firstLine(err)})` };
+  }
+  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+  return { ok: true, note: simd ? "SIMD" : "no SIMD: slow; use Node 16+" };
+}
+
+function realDeps(env: Record<string, string | undefined>): BackendDeps {
+  return {
+    env,
+    load: loadBackendPackage,
+    setBackend: async (n) => {
+      const ok = await tf.setBackend(n);
+      // The cpu backend prints a multi-line "install tfjs-node" notice on first write; our banner says it.
+      if (ok && n === "cpu") (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+      return ok;
+    },
+    installPack: installKernelPack,
+    removePack: removeKernelPack,
+  };
+}
+
+let best: Promise<EngineInfo> | null = null;
+let current: EngineInfo | null = null;
+
+/**
+ * Activate the best backend (or NLU_BACKEND's) once per process and print the banner; later calls return
+ * the same promise. Call before any tensor work: `await useBestBackend()`.
+ */
+export function useBestBackend(): Promise<EngineInfo> {
+  if (best === null) {
+    best = activateBackend(realDeps(process.env)).then((info) => {
+      current = info;
+      console.log(info.banner);
+      return info;
+    });
+    best.catch(() => {
+      best = null; // a fixed environment may succeed on the next call
+    });
+  }
+  return best;
+}
+
+/**
+ * Switch to a specific backend now, with or without the kernel pack (benchmarks and tests compare them).
+ * No banner. Throws like an NLU_BACKEND override when the backend cannot be used.
+ */
+export async function useBackend(name: BackendName, opts: { kernelPack?: boolean } = {}): Promise<EngineInfo> {
+  const env = { [BACKEND_ENV]: name, [KERNEL_PACK_ENV]: opts.kernelPack === false ? "off" : "on" };
+  current = await activateBackend(realDeps(env));
+  return current;
+}
+
+/** What is active: backend, why, which kernels the pack replaced. Throws before the first activation. */
+export function engineInfo(): EngineInfo {
+  if (current === null) {
+    throw new Error("No backend chosen yet: run `await useBestBackend()` first (lib/engine).");
+  }
+  return current;
+}
