@@ -78,3 +78,14 @@ test("metrics: accuracy, confusion matrix, per-class and macro F1 (checked by ha
   assert.equal(report[3].class, "macro avg");
   assert.throws(() => accuracy([1], [1, 0]), /differ in length/);
 });
+
+test("classification report as a danfojs DataFrame", async () => {
+  const { classificationReportFrame } = await import("../lib/eval/report");
+  const df = classificationReportFrame([0, 0, 1, 1], [0, 1, 1, 1], ["neg", "pos"]);
+  assert.deepEqual(df.columns, ["class", "precision", "recall", "f1", "support"]);
+  assert.equal(df.shape[0], 5);
+  const rows = df.values as unknown[][];
+  assert.equal(rows[0][0], "neg");
+  assert.equal(rows[0][1], 1); // precision of neg: 1/1
+  assert.ok(Math.abs((rows[1][3] as number) - 0.8) < 1e-9); // F1 of pos: 2·(2/3·1)/(2/3+1)
+});
