@@ -22,6 +22,12 @@ export interface ReferenceModel {
 
 const randomIds = (rng: Rng, length: number) => Array.from({ length }, () => 7 + rng.int(REFERENCE_VOCAB - 7));
 
+/** Random length-32 sentences with random labels (timing and memory inputs, not learning data). */
+function classifierBatch(size: number, seed = 0): { ids: number[]; label: number }[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: size }, () => ({ ids: randomIds(rng, 32), label: rng.int(2) }));
+}
+
 /** Build one reference model (fresh weights, seeded). */
 export function referenceModel(name: ReferenceName, seed = 0): ReferenceModel {
   switch (name) {
@@ -30,20 +36,14 @@ export function referenceModel(name: ReferenceName, seed = 0): ReferenceModel {
         name,
         description: "LSTM classifier: embedding 64, hidden 128, length 32, vocab 2000",
         model: new RnnClassifier({ vocabSize: REFERENCE_VOCAB, embedDim: 64, hidden: 128, bidirectional: false, dropout: 0, maxLen: 32, seed }),
-        batch: (size, s = 0) => {
-          const rng = new Rng(s);
-          return Array.from({ length: size }, () => ({ ids: randomIds(rng, 32), label: rng.int(2) }));
-        },
+        batch: classifierBatch,
       };
     case "conv":
       return {
         name,
         description: "3-layer residual Conv1D classifier: embedding 64 -> width 128, kernel 3, length 32, vocab 2000",
         model: new CnnClassifier({ vocabSize: REFERENCE_VOCAB, embedDim: 64, width: 128, kernel: 3, layers: 3, dropout: 0, maxLen: 32, seed }),
-        batch: (size, s = 0) => {
-          const rng = new Rng(s);
-          return Array.from({ length: size }, () => ({ ids: randomIds(rng, 32), label: rng.int(2) }));
-        },
+        batch: classifierBatch,
       };
     case "transformer-mlm":
       return {
