@@ -7,7 +7,8 @@
 #   scripts/setup.sh                    # what ./course setup runs (./course start and ./course test run it too)
 #   scripts/setup.sh --install-python   # also let the system package manager install Python's venv/pip if missing
 #
-# Environment: NLU_PYTHON=/path/to/python3 picks the Python used to create .venv/ (3.10 or newer).
+# Environment: NLU_PYTHON=/path/to/python3 picks the Python used to create .venv/ (3.10 or newer);
+# NLU_NATIVE_TF=off skips building the native TensorFlow backend (tfjs-node) from the PyPI wheel.
 # Plain bash 3.2 (macOS) compatible on purpose: no associative arrays, no mapfile.
 set -euo pipefail
 
@@ -165,6 +166,24 @@ else
   printf '%s\n' "$pip_want" >"$PIP_STAMP"
   step_done "jupyter (requirements-jupyter.txt): installed"
 fi
+
+# ---------------------------------------------------------------------------------- native TensorFlow backend
+# tfjs-node's own install downloads libtensorflow from Google's storage, which many networks (and this course's
+# CI) cannot reach. scripts/native-tensorflow.sh builds its binding against the TensorFlow C library inside the
+# PyPI tensorflow-cpu wheel instead (~230 MB download, ~1 min compile, once). Optional: when it cannot be built
+# (not Linux x86_64 with AVX, no compiler, ...) the course runs on the wasm backend, only slower.
+case "${NLU_NATIVE_TF:-auto}" in
+  0 | off | no) step_done "native TensorFlow backend: skipped (NLU_NATIVE_TF=${NLU_NATIVE_TF})" ;;
+  *)
+    if bash "$ROOT/scripts/native-tensorflow.sh" "$ROOT" "$VENV"; then
+      step_done "native TensorFlow backend: ready (tfjs-node)"
+    else
+      say "WARNING: the native TensorFlow backend could not be built (see above); the course will use the wasm"
+      say "         backend, which works everywhere but trains slower. NLU_NATIVE_TF=off skips this step."
+      step_done "native TensorFlow backend: not available"
+    fi
+    ;;
+esac
 
 # ---------------------------------------------------------------------------------------------------- kernel
 # Written on every run (only when its content changes): it holds absolute paths to this checkout and to this

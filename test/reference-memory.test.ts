@@ -3,13 +3,17 @@
 // what is measured (does anything survive a step?) does not depend on the batch size.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useBackend, traceMemory } from "../lib/engine";
+import { useBackend, traceMemory, loadBackendPackage } from "../lib/engine";
 import { referenceModel, REFERENCE_NAMES } from "../lib/models/reference";
 import { Trainer } from "../lib/train/trainer";
 
-for (const backend of ["wasm", "cpu"] as const) {
+for (const backend of ["node", "wasm", "cpu"] as const) {
   for (const name of REFERENCE_NAMES) {
-    test(`${name} on ${backend}: memory flat across 50 training steps`, async () => {
+    test(`${name} on ${backend}: memory flat across 50 training steps`, async (t) => {
+      if (backend === "node") {
+        const native = await loadBackendPackage("node");
+        if (!native.ok) return t.skip(`native TensorFlow not available here: ${native.note}`);
+      }
       await useBackend(backend);
       const ref = referenceModel(name, 1);
       const trainer = new Trainer(ref.model, { progress: false, plot: false });

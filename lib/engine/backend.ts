@@ -13,6 +13,7 @@
 // The decisions are pure functions over injected loaders (`activateBackend`), so tests can simulate a
 // missing package, a broken binding or a failed setBackend without installing anything.
 import * as tf from "@tensorflow/tfjs";
+import * as fs from "fs";
 import * as path from "path";
 import { installKernelPack, kernelPackFor, removeKernelPack } from "./kernels";
 
@@ -40,8 +41,8 @@ const PACKAGE: Record<BackendName, string> = {
 /** How to get something faster than `name` (the banner's last clause). */
 const FASTER: Record<BackendName, string> = {
   "node-gpu": "this is the fastest backend tfjs offers",
-  node: "on a CUDA GPU, `npm i @tensorflow/tfjs-node-gpu` (needs CUDA 11.2 + cuDNN 8.1)",
-  wasm: "`npm i @tensorflow/tfjs-node` (native CPU) or `@tensorflow/tfjs-node-gpu` (CUDA 11.2 + cuDNN 8.1 GPU)",
+  node: "a CUDA GPU with tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1)",
+  wasm: "native TensorFlow (tfjs-node), which `./course setup` builds on Linux x86_64 from the PyPI tensorflow-cpu wheel (see its output for why it could not)",
   cpu: "wasm trains 10-100x faster: unset NLU_BACKEND, or reinstall @tensorflow/tfjs-backend-wasm if it failed",
 };
 
@@ -167,8 +168,28 @@ function firstLine(err: unknown): string {
   return text.split("\n")[0];
 }
 
+/** Whether an installed tfjs-node(-gpu) has its compiled binding (lib/napi-vN/tfjs_binding.node). Absent: true. */
+function nativeBindingBuilt(pkg: string): boolean {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return true; // not installed: let require() report that
+  }
+  const lib = path.join(dir, "lib");
+  return fs.existsSync(lib) && fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, "tfjs_binding.node")));
+}
+
 /** require() that reports "not installed" separately from "installed but broken". */
 function tryRequire(pkg: string): LoadResult {
+  // libtensorflow prints CPU-feature and oneDNN notices to stderr on load; keep only warnings and errors.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
+  if (pkg.startsWith("@tensorflow/tfjs-node") && !nativeBindingBuilt(pkg)) {
+    // npm installs tfjs-node(-gpu) without running its download script (package.json allowScripts); the binding
+    // is built only by scripts/native-tensorflow.sh. Requiring a package without one would still register its
+    // kernels before failing, and the next candidate would then re-register them all with a warning each.
+    return { ok: false, note: `${pkg.replace("@tensorflow/", "")} present but its native binding is not built` };
+  }
   try {
     require(pkg);
     return { ok: true, note: "" };
