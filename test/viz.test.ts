@@ -52,6 +52,10 @@ test("chart titles and labels are escaped: they cannot break out of the script o
   assert.ok(!chart.includes("<!--"));
   assert.equal((result.layout.title as { text: string }).text, escapeHtml(evil), "Plotly gets entities, shows the text");
   assert.equal(result.data[0].name, escapeHtml(evil));
+  // Quotes are not markup to Plotly: they stay quotes (an entity would be shown literally).
+  const quoted = lineChart({ title: `"Quoted" it's`, series: [{ name: `a "b"`, y: [1] }], show: false });
+  assert.equal((quoted.layout.title as { text: string }).text, `"Quoted" it's`);
+  assert.equal(quoted.data[0].name, `a "b"`);
   assert.equal(scriptJson("</script>"), '"\\u003c/script>"');
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
 });

@@ -112,7 +112,9 @@ function display(fig: Figure): Figure {
 
 // Plotly renders titles, legend names and tick labels as pseudo-HTML (<b>, <br>, entities), so user text is
 // escaped and shows literally; Plotly decodes the entities back to characters.
-const label = (s: unknown): string => escapeHtml(String(s));
+// Plotly renders text as a small HTML subset: escape what would be read as markup (<, >, &), but not quotes,
+// which it would show literally as &quot;.
+const label = (s: unknown): string => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function baseLayout(o: { title?: string; xLabel?: string; yLabel?: string; height?: number }): Json {
   return {
