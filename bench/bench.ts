@@ -63,6 +63,11 @@ function torchTimes(args: Args): Record<string, number> | string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   console.log(`bench: ${os.cpus().length} cores (${os.cpus()[0]?.model}), batch 32, Adam, median of ${args.repeats} steps after 3 warm-up steps`);
+  const load = os.loadavg()[0];
+  if (load > 0.5) {
+    // PyTorch's OpenMP threads spin-wait: with another process on a core its times grow several-fold, ours less.
+    console.log(`WARNING: load average ${load.toFixed(1)} — other work is running; ratios are unreliable (try --threads 1, or a quiet machine).`);
+  }
   const ours: { model: ReferenceName; backend: string; msPerStep: number }[] = [];
   for (const backend of args.backends) {
     try {
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
   if (typeof torch === "string") console.log(torch);
   const records = ours.map((r) => {
     const t = typeof torch === "string" ? null : torch[r.model] ?? null;
-    return { ...r, torchMsPerStep: t, ratio: t ? r.msPerStep / t : null };
+    return { ...r, torchMsPerStep: t, ratio: t ? r.msPerStep / t : null, threads: args.threads, loadAverage: load };
   });
   console.log("\nmodel            backend   ours ms   PyTorch ms   ours / PyTorch");
   for (const r of records) {
