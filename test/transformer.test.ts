@@ -266,3 +266,48 @@ test("training keeps tf.memory().numTensors flat and dropout repeats from the se
   m1.dispose();
   m2.dispose();
 });
+
+test("sinusoidal positions: token embeddings are scaled (√d) so words are not drowned by the fixed table", () => {
+  const width = 32;
+  const rows = [[7, 8, 9, 10, 11, 12]];
+  for (const positions of ["learned", "sinusoidal"] as const) {
+    const enc = new TransformerEncoder({ vocabSize: 20, width, heads: 2, layers: 1, maxLen: 8, norm: "pre", positions, dropout: 0, seed: 3 });
+    const [tokenRms, positionRms] = tf.tidy(() => {
+      const e = enc.embed(ids(rows)); // [1, 6, width]: tokens (× scale) + positions, no norm for pre-LN
+      const p = enc.positions.apply(6);
+      const rms = (x: tf.Tensor) => Math.sqrt(tf.mean(tf.square(x)).dataSync()[0]);
+      return [rms(tf.sub(e, p)), rms(p)];
+    });
+    // Words and positions must be of one order of magnitude at initialisation (unscaled: 0.02 vs 0.71).
+    const ratio = tokenRms / positionRms;
+    assert.ok(ratio > 0.5 && ratio < 2, `${positions}: token/position RMS ratio ${ratio.toFixed(3)} (tokens ${tokenRms.toFixed(3)}, positions ${positionRms.toFixed(3)})`);
+    assert.equal(enc.embedScale, positions === "sinusoidal" ? Math.sqrt(width) : 1);
+    enc.dispose();
+  }
+});
+
+test("sinusoidal and learned positions both learn a task that needs a word's neighbour", async () => {
+  // Masked-word prediction where each word determines the next (x -> 7x + 3 mod K): the answer is in the
+  // context only. Before the √d scale, the sinusoidal encoder stayed at the uniform loss ln K here.
+  const { ElectraModel } = await import("../lib/models/electra");
+  const { Trainer } = await import("../lib/train/trainer");
+  const K = 16;
+  const rng = new Rng(0);
+  const data = Array.from({ length: 2000 }, () => {
+    let x = Math.floor(rng.next() * K);
+    const seq = [x];
+    for (let i = 0; i < 9; i++) seq.push((x = (7 * x + 3) % K));
+    return { ids: seq.map((v) => 7 + v) }; // ids 0-6 are the special tokens
+  });
+  for (const positions of ["learned", "sinusoidal"] as const) {
+    const model = new ElectraModel({ vocabSize: 7 + K, width: 32, heads: 2, layers: 1, maxLen: 12, dropout: 0, objective: "bert", norm: "pre", positions, maskRate: 0.3, seed: 1 });
+    const losses: number[] = [];
+    const trainer = new Trainer(model, { batchSize: 32, maxSteps: 100, epochs: 100, learningRate: 3e-3, seed: 1, progress: false, plot: false, onStep: () => losses.push(model.lastMetrics!.mainLoss) });
+    await trainer.fit(data);
+    const last = losses.slice(-20).reduce((a, b) => a + b, 0) / 20;
+    // Measured: learned ~1.3, sinusoidal ~1.3 (unscaled sinusoidal: 2.79, the uniform 2.77).
+    assert.ok(last < 0.6 * Math.log(K), `${positions}: MLM loss ${last.toFixed(3)} after 100 steps, uniform is ${Math.log(K).toFixed(3)}`);
+    trainer.dispose();
+    model.dispose();
+  }
+});

@@ -231,6 +231,8 @@ abstract class TransformerStack extends Module {
   readonly positions: Positions;
   readonly embeddingNorm?: LayerNorm;
   readonly embedProjection?: Linear;
+  /** Factor on the token embeddings before positions are added: √dim with sinusoidal positions, else 1. */
+  readonly embedScale: number;
   readonly blocks: TransformerBlock[] = [];
   readonly finalNorm?: LayerNorm;
   protected readonly rng: Rng;
@@ -247,6 +249,7 @@ abstract class TransformerStack extends Module {
     checkChoice(`${name} norm`, this.norm, NORM_PLACEMENTS);
     checkRate(`${name} dropout`, this.dropoutRate);
     const rng = new Rng(opts.seed ?? 0);
+    const sinusoidal = (opts.positionEmbedding?.kind ?? opts.positions) === "sinusoidal";
     if (opts.embedding) {
       if (opts.vocabSize !== undefined && opts.vocabSize !== opts.embedding.vocabSize) {
         throw new Error(`${name} vocabSize (${opts.vocabSize}) differs from the given embedding's (${opts.embedding.vocabSize}): omit vocabSize.`);
@@ -255,7 +258,9 @@ abstract class TransformerStack extends Module {
     } else {
       if (opts.vocabSize === undefined) throw new Error(`${name} needs vocabSize (or an existing embedding).`);
       const dim = opts.embeddingDim ?? width;
-      this.embedding = this.addChild("embedding", new Embedding({ vocabSize: opts.vocabSize, dim, seed: rng.seed() }));
+      // With sinusoidal positions, Vaswani et al.'s init: std 1/√dim, times √dim below = unit scale per coordinate.
+      const initStd = sinusoidal ? 1 / Math.sqrt(dim) : undefined;
+      this.embedding = this.addChild("embedding", new Embedding({ vocabSize: opts.vocabSize, dim, initStd, seed: rng.seed() }));
     }
     this.vocabSize = this.embedding.vocabSize;
     const embDim = this.embedding.dim;
@@ -267,6 +272,10 @@ abstract class TransformerStack extends Module {
     } else {
       this.positions = this.addChild("positions", makePositions(opts.positions ?? "learned", { maxLen: this.maxLen, width: embDim, seed: rng.seed() }));
     }
+    // The sinusoidal table is fixed, with values of size ~0.7 per coordinate. Token embeddings at a learned
+    // table's scale (std 0.02) would be a 3% ripple on it: the blocks could barely tell one word from another
+    // and learn nothing for hundreds of steps. So, as Vaswani et al. (§3.4), multiply the embeddings by √dim.
+    this.embedScale = this.positions.kind === "sinusoidal" ? Math.sqrt(embDim) : 1;
     if (opts.embeddingNorm ?? this.norm === "post") this.embeddingNorm = this.addChild("embeddingNorm", new LayerNorm(embDim));
     // ELECTRA-style: embeddings live in their own (smaller) dim, then a linear map to the model width.
     if (embDim !== width) this.embedProjection = this.addChild("embedProjection", new Linear({ inDim: embDim, outDim: width, seed: rng.seed() }));
@@ -285,7 +294,8 @@ abstract class TransformerStack extends Module {
   embed(ids: tf.Tensor, training = false): tf.Tensor3D {
     if (ids.rank !== 2) throw new Error(`token ids must be [batch, time], got [${ids.shape}].`);
     return tf.tidy(() => {
-      let e = tf.add(this.embedding.apply(ids), this.positions.apply(ids.shape[1] as number));
+      const tokens = this.embedding.apply(ids);
+      let e = tf.add(this.embedScale === 1 ? tokens : tf.mul(tokens, this.embedScale), this.positions.apply(ids.shape[1] as number));
       if (this.embeddingNorm) e = this.embeddingNorm.apply(e);
       e = dropout(e, this.dropoutRate, training, this.rng);
       if (this.embedProjection) e = this.embedProjection.apply(e);
