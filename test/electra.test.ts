@@ -201,6 +201,34 @@ test("shared embeddings are ONE variable, counted once; sharing none/all; size c
   [model, separate, all, bert].forEach((m) => m.dispose());
 });
 
+test("two-stage: initMainFrom starts ELECTRA from a BERT model's encoder (values copied, not shared); size mismatch is a clear error", async () => {
+  const bert = new ElectraModel({ ...tiny, objective: "bert", seed: 1 });
+  // A few BERT steps, so the copied weights are trained ones, not a second random init.
+  const t1 = new Trainer(bert, { batchSize: 8, maxSteps: 3, epochs: 10, learningRate: 1e-2, seed: 0, progress: false, plot: false });
+  await t1.fit(constantCorpus(24, 1));
+  t1.dispose();
+  const electra = new ElectraModel({ ...tiny, objective: "electra", seed: 2 });
+  const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+  const src = bert.main.namedParameters();
+  const before = [...electra.main.namedParameters()].map(([n, v]) => maxDiff(v, src.get(n)!));
+  assert.ok(before.some((d) => d > 1e-3), "different seeds start with different weights");
+  assert.equal(electra.initMainFrom(bert), electra);
+  for (const [n, v] of electra.main.namedParameters()) assert.equal(maxDiff(v, src.get(n)!), 0, `${n} was not copied`);
+  // The generator shares the main model's embeddings, so it starts from BERT's too; its blocks stay its own.
+  assert.equal(maxDiff(electra.generator!.embedding.table, bert.main.embedding.table), 0);
+  // Copies: training the ELECTRA model afterwards leaves the BERT model untouched.
+  const snapshot = tf.clone(bert.main.embedding.table);
+  const t2 = new Trainer(electra, { batchSize: 8, maxSteps: 3, epochs: 10, learningRate: 1e-2, seed: 0, progress: false, plot: false });
+  const h = await t2.fit(constantCorpus(24, 2));
+  t2.dispose();
+  assert.ok(h.steps.every((s) => Number.isFinite(s.loss)), "the continued ELECTRA training has finite losses");
+  assert.equal(maxDiff(snapshot, bert.main.embedding.table), 0, "training the ELECTRA model changed the BERT model");
+  assert.ok(maxDiff(electra.main.embedding.table, bert.main.embedding.table) > 0, "the ELECTRA model did not train its own copy");
+  const wider = new ElectraModel({ ...tiny, width: 16, objective: "electra" });
+  assert.throws(() => wider.initMainFrom(bert), /copyWeightsFrom: .*shapes differ: .*embedding\.table \[27,32\] vs \[27,16\].*same sizes/);
+  [bert, electra, wider, snapshot].forEach((m) => m.dispose());
+});
+
 // Which [b, t] positions each objective's main-model loss may look at.
 const scoredBy: Record<ElectraObjective, (b: ElectraBatch) => tf.Tensor2D> = {
   "electra": (b) => b.mask,

@@ -328,17 +328,19 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
   /** A fresh encoder of the main model's shape holding a copy of its weights. */
   private copyMain(): TransformerEncoder {
     const c = this.cfg;
-    const fresh = new TransformerEncoder({
+    return new TransformerEncoder({
       vocabSize: c.vocabSize, width: c.width, heads: c.heads, layers: c.layers, mlpRatio: c.mlpRatio, maxLen: c.maxLen,
       positions: c.positions, dropout: c.dropout, norm: c.norm,
-    });
-    const src = this.main.namedParameters();
-    for (const [name, v] of fresh.namedParameters()) {
-      const s = src.get(name);
-      if (!s) throw new Error(`copying the main encoder: no parameter ${name} (internal error).`);
-      v.assign(s);
-    }
-    return fresh;
+    }).copyWeightsFrom(this.main);
+  }
+
+  /**
+   * Two-stage pre-training: start this model's main encoder (and so the embeddings its generator shares) from
+   * another model's pre-trained one — e.g. train "bert" first, then continue as "electra". Values are copied.
+   */
+  initMainFrom(source: ElectraModel): this {
+    this.main.copyWeightsFrom(source.main);
+    return this;
   }
 
   /** Training FLOPs per step for batches of `batchSize` sequences of `seqLen` tokens (see flops.ts). */

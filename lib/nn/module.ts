@@ -80,6 +80,30 @@ export abstract class Module {
     return this.parameters().reduce((n, v) => n + v.size, 0);
   }
 
+  /**
+   * Copy every parameter's value from a module of the same architecture (same names and shapes): starting one
+   * model from another's weights (two-stage pre-training, a fine-tuning copy). Values are copied, not shared.
+   */
+  copyWeightsFrom(source: Module): this {
+    const src = source.namedParameters();
+    const dst = this.namedParameters();
+    const missing = [...dst.keys()].filter((n) => !src.has(n));
+    const extra = [...src.keys()].filter((n) => !dst.has(n));
+    const shapes = [...dst].filter(([n, v]) => src.has(n) && src.get(n)!.shape.join() !== v.shape.join());
+    if (missing.length || extra.length || shapes.length) {
+      const list = (xs: string[]) => xs.slice(0, 3).join(", ") + (xs.length > 3 ? `, ... (${xs.length})` : "");
+      throw new Error(
+        `copyWeightsFrom: ${source.constructor.name} does not match ${this.constructor.name}` +
+          (missing.length ? `; missing in the source: ${list(missing)}` : "") +
+          (extra.length ? `; not in this model: ${list(extra)}` : "") +
+          (shapes.length ? `; shapes differ: ${list(shapes.map(([n, v]) => `${n} [${src.get(n)!.shape}] vs [${v.shape}]`))}` : "") +
+          ". Build both with the same sizes (width, heads, layers, vocabulary, maxLen).",
+      );
+    }
+    for (const [n, v] of dst) v.assign(src.get(n)!);
+    return this;
+  }
+
   /** Freeze or unfreeze every parameter (a distillation teacher is frozen). */
   setTrainable(trainable: boolean): this {
     for (const v of this.parameters()) v.trainable = trainable;
