@@ -275,7 +275,7 @@ abstract class TransformerStack extends Module {
     // The sinusoidal table is fixed, with values of size ~0.7 per coordinate. Token embeddings at a learned
     // table's scale (std 0.02) would be a 3% ripple on it: the blocks could barely tell one word from another
     // and learn nothing for hundreds of steps. So, as Vaswani et al. (§3.4), multiply the embeddings by √dim.
-    this.embedScale = this.positions.kind === "sinusoidal" ? Math.sqrt(embDim) : 1;
+    this.embedScale = sinusoidal ? Math.sqrt(embDim) : 1;
     if (opts.embeddingNorm ?? this.norm === "post") this.embeddingNorm = this.addChild("embeddingNorm", new LayerNorm(embDim));
     // ELECTRA-style: embeddings live in their own (smaller) dim, then a linear map to the model width.
     if (embDim !== width) this.embedProjection = this.addChild("embedProjection", new Linear({ inDim: embDim, outDim: width, seed: rng.seed() }));

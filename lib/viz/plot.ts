@@ -110,10 +110,8 @@ function display(fig: Figure): Figure {
   return fig;
 }
 
-// Plotly renders titles, legend names and tick labels as pseudo-HTML (<b>, <br>, entities), so user text is
-// escaped and shows literally; Plotly decodes the entities back to characters.
-// Plotly renders text as a small HTML subset: escape what would be read as markup (<, >, &), but not quotes,
-// which it would show literally as &quot;.
+// Plotly renders titles, legend names and tick labels as a small HTML subset (<b>, <br>, entities): escape what
+// would be read as markup (<, >, &) so user text shows literally, but not quotes, which it would show as &quot;.
 const label = (s: unknown): string => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function baseLayout(o: { title?: string; xLabel?: string; yLabel?: string; height?: number }): Json {
