@@ -95,6 +95,18 @@ function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   }
 }
 
+/**
+ * Set the rate the next applyGradients uses. Adam and RMSProp read their `learningRate` field on every step, but
+ * SGD (and momentum) multiply by a scalar tensor made once from it, so for them assigning the field would change
+ * nothing and a schedule would be silently ignored: they need setLearningRate, which rebuilds that tensor.
+ */
+function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.learningRate === lr) return;
+  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
 function checkOptions<E>(o: TrainerOptions<E>): void {
   const pos = (k: string, v: number | undefined, int = false) => {
     if (v !== undefined && !(v > 0 && Number.isFinite(v) && (!int || Number.isInteger(v)))) {
@@ -217,8 +229,7 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
   /** One optimisation step on a batch of examples. The loss is checked BEFORE the update, so a NaN never reaches the weights. */
   private step(examples: E[], lr: number, step: number, epoch: number): { loss: number; gradNorm: number } {
     const opt = this.optimizer!;
-    // tfjs optimizers read their learning rate on every applyGradients, so a schedule can set it per step.
-    (opt as unknown as { learningRate: number }).learningRate = lr;
+    setLearningRate(opt, lr);
     const batch = this.model.collate(examples);
     try {
       return tf.tidy(() => {
