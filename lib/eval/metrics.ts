@@ -17,10 +17,18 @@ export function accuracy(gold: number[], pred: number[]): number {
 export function confusionMatrix(gold: number[], pred: number[], numClasses?: number): number[][] {
   checkPair(gold, pred);
   const k = numClasses ?? Math.max(...gold, ...pred) + 1;
+  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`numClasses (${numClasses}) must be a positive integer.`);
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const isClass = (c: number) => Number.isInteger(c) && c >= 0 && c < k;
   gold.forEach((g, i) => {
     const p = pred[i];
-    if (!(g >= 0 && g < k && p >= 0 && p < k)) throw new Error(`label ${g}/${p} outside 0..${k - 1}: pass numClasses.`);
+    if (!isClass(g) || !isClass(p)) {
+      const [what, v] = isClass(g) ? ["predicted", p] : ["gold", g];
+      throw new Error(
+        `${what} label ${v} (example ${i}) is not a class id in 0..${k - 1}` +
+          (numClasses === undefined ? ": labels must be integers >= 0." : `: labels must be integers below numClasses (${numClasses}; with label names, one name per class).`),
+      );
+    }
     m[g][p]++;
   });
   return m;
