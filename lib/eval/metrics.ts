@@ -61,17 +61,30 @@ export function macroF1(gold: number[], pred: number[], numClasses?: number): nu
   return scores.reduce((s, c) => s + c.f1, 0) / scores.length;
 }
 
-/** Rows for a classification report table (one per class, then macro and weighted averages). */
-export function classificationReport(gold: number[], pred: number[], labelNames?: string[]): Record<string, string | number>[] {
+/** One row of a classification report: numeric columns hold numbers, NaN where a value does not apply. */
+export interface ReportRow {
+  class: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/**
+ * Rows for a classification report table: one per class, macro and weighted averages, then accuracy (in the f1
+ * column, as scikit-learn prints it; its precision and recall are NaN, not "", so that the numeric columns stay
+ * numeric when the rows become a DataFrame: filters and means then see only numbers).
+ */
+export function classificationReport(gold: number[], pred: number[], labelNames?: string[]): ReportRow[] {
   const scores = perClass(gold, pred, labelNames?.length);
   const n = gold.length;
-  const row = (name: string, p: number, r: number, f: number, s: number) => ({ class: name, precision: p, recall: r, f1: f, support: s });
+  const row = (name: string, p: number, r: number, f: number, s: number): ReportRow => ({ class: name, precision: p, recall: r, f1: f, support: s });
   const mean = (key: "precision" | "recall" | "f1", weighted: boolean) =>
     scores.reduce((s, c) => s + c[key] * (weighted ? c.support / n : 1 / scores.length), 0);
   return [
     ...scores.map((c) => row(labelNames?.[c.label] ?? String(c.label), c.precision, c.recall, c.f1, c.support)),
     row("macro avg", mean("precision", false), mean("recall", false), mean("f1", false), n),
     row("weighted avg", mean("precision", true), mean("recall", true), mean("f1", true), n),
-    { class: "accuracy", precision: "", recall: "", f1: accuracy(gold, pred), support: n },
+    row("accuracy", NaN, NaN, accuracy(gold, pred), n),
   ];
 }

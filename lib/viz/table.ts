@@ -138,6 +138,9 @@ function toColumnsAndRows(data: FrameLike | Row[]): { columns: string[]; rows: u
 
 function formatCell(v: unknown, precision: number): string {
   if (v === null || v === undefined) return "";
+  // NaN marks a value that does not apply (a report's accuracy row has no precision): a dash, as an empty cell
+  // would read as "forgotten".
+  if (typeof v === "number" && Number.isNaN(v)) return "—";
   if (typeof v === "number") return formatNumber(v, precision);
   if (typeof v === "string") return v;
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);
