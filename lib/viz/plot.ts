@@ -12,7 +12,7 @@
 //   heatmap({ title: "Attention, head 0", z: weights, x: tokens, y: tokens });
 
 import { readFileSync } from "fs";
-import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, newHandle, scriptJson, sessionState, show } from "./display";
+import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, markDisplayed, scriptJson, sessionState, show, summarised } from "./display";
 
 /** A Plotly trace or layout: plain JSON, as Plotly.newPlot takes it. */
 export type Json = Record<string, unknown>;
@@ -92,22 +92,15 @@ export function chartHtml(id: string, data: Json[], layout: Json, heightPx: numb
 function figure(kind: string, data: Json[], layout: Json, text: string): Figure {
   const id = freshId("nlu-plot");
   const height = typeof layout.height === "number" ? layout.height : 420;
-  return summarised({ id, data, layout, html: chartHtml(id, data, layout, height), text: `[${kind}] ${text}` });
+  const fig: Figure = { id, data, layout, html: chartHtml(id, data, layout, height), text: `[${kind}] ${text}` };
+  return summarised(fig, fig.text); // a script's console.log(fig) prints the line, not the whole figure
 }
 
-/**
- * tslab prints a cell's last value with console.log, so a cell ending in lineChart(...) would dump the whole
- * figure under the chart. A custom inspect (non-enumerable: the data stays plain) prints the one-line text.
- */
-export function summarised<T extends { text: string }>(value: T): T {
-  Object.defineProperty(value, Symbol.for("nodejs.util.inspect.custom"), { value: () => value.text, enumerable: false });
-  return value;
-}
-
+/** Show the figure; once shown it is marked, so a cell ending in lineChart(...) adds no text line under it. */
 function display(fig: Figure): Figure {
   loadPlotly();
   show({ html: fig.html, text: fig.text });
-  return fig;
+  return markDisplayed(fig);
 }
 
 // Plotly renders titles, legend names and tick labels as a small HTML subset (<b>, <br>, entities): escape what
