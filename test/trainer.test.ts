@@ -8,6 +8,7 @@ import { Trainer } from "../lib/train/trainer";
 import { learningRateAt, Schedule } from "../lib/train/schedule";
 import { Module } from "../lib/nn/module";
 import { Trainable } from "../lib/train/model";
+import { captureDisplays, formatNumber } from "../lib/viz/display";
 import { readCheckpoint } from "../lib/train/checkpoint";
 import { ToyMlp, xorData, Point } from "./helpers/toy";
 
@@ -192,4 +193,26 @@ test("every optimizer moves the weight by the rate its schedule records (SGD use
     const rms = await moves("rmsprop", s);
     close(rms.moved, rms.lr.map((lr, i) => lr / Math.sqrt(1 - 0.9 ** (i + 1) + 1e-7)), `rmsprop ${JSON.stringify(s)}`);
   }
+});
+
+test("the progress line ends on the last evaluation (the chart's last point), and the score has its own axis", async () => {
+  const model = new ToyMlp(2, 8, 3);
+  const trainer = new Trainer<Point>(model, { progress: true, plot: true, learningRate: 0.05, batchSize: 16, epochs: 3, seed: 1 });
+  const { result, outputs } = captureDisplays(() => trainer.fit(xorData(64, 2), { validation: xorData(24, 6) }));
+  const h = await result;
+  const last = h.evals[h.evals.length - 1];
+  const line = outputs.filter((o) => o.html.includes("nlu-progress")).pop()!.text;
+  // Before: the final line kept `val` from the evaluation BEFORE the last one.
+  assert.ok(line.includes(`val macroF1 ${formatNumber(last.valScore!, 4)}`), `${line} vs last eval ${last.valScore}`);
+  assert.ok(line.includes(`val loss ${formatNumber(last.valLoss!, 4)}`), line);
+  const chart = outputs.filter((o) => o.html.includes("nlu-plot")).pop()!.html;
+  const fig = JSON.parse(chart.match(/fig = (\{.*\}), tries/)![1].replace(/\\u003c/g, "<"));
+  const score = fig.data.find((t: { name: string }) => t.name === "validation macroF1");
+  assert.equal(score.yaxis, "y2", "the score is drawn against the right axis");
+  assert.equal(score.y[score.y.length - 1], last.valScore, "the chart's last score point is the progress line's");
+  assert.equal(fig.layout.yaxis.title.text, "loss");
+  assert.equal(fig.layout.yaxis2.title.text, "validation macroF1");
+  assert.equal(fig.data.find((t: { name: string }) => t.name === "validation loss").yaxis, undefined, "losses stay on the loss axis");
+  model.dispose();
+  trainer.dispose();
 });

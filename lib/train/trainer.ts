@@ -153,7 +153,9 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     let best = -Infinity;
     let bestWeights: tf.Tensor[] | null = null;
     let sinceBest = 0;
-    const display: TrainingDisplay = makeTrainingDisplay({ total: totalSteps, progress: o.progress ?? true, plot: o.plot });
+    const metric = this.scoreMetric();
+    const scoreName = metric === "loss" ? undefined : typeof metric === "string" ? metric : "score";
+    const display: TrainingDisplay = makeTrainingDisplay({ total: totalSteps, progress: o.progress ?? true, plot: o.plot, scoreName });
     const t0 = Date.now();
     let step = 0;
     let lossSum = 0;
@@ -268,8 +270,13 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     return total / examples.length;
   }
 
+  /** What validation maximises: earlyStopping.metric, else macroF1 for classifiers and (minus) the loss otherwise. */
+  private scoreMetric(): MetricName | ((examples: E[]) => number) {
+    return this.options.earlyStopping?.metric ?? (isClassifier(this.model) ? "macroF1" : "loss");
+  }
+
   private validationScore(examples: E[], valLoss: number): number {
-    const metric = this.options.earlyStopping?.metric ?? (isClassifier(this.model) ? "macroF1" : "loss");
+    const metric = this.scoreMetric();
     if (typeof metric === "function") return metric(examples);
     if (metric === "loss") return -valLoss;
     return this.score(examples, metric);

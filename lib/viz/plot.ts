@@ -136,6 +136,8 @@ export interface Series {
   y: number[];
   /** Defaults to 0, 1, 2, ... (steps). */
   x?: number[];
+  /** Draw against a second y axis on the right (scores beside losses: different units, different scale). */
+  rightAxis?: boolean;
 }
 
 export interface LineChartOptions {
@@ -143,14 +145,16 @@ export interface LineChartOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;
-  /** Log-scale y axis: losses span orders of magnitude. */
+  /** Title of the right axis, used by series with rightAxis (e.g. "validation macroF1"). */
+  y2Label?: string;
+  /** Log-scale y axis (the left one): losses span orders of magnitude. */
   logY?: boolean;
   height?: number;
   /** false: only build the figure (for tests or to show later). */
   show?: boolean;
 }
 
-/** Lines, one per series: loss curves, accuracy per epoch. */
+/** Lines, one per series: loss curves, accuracy per epoch; series with rightAxis use a second y axis. */
 export function lineChart(o: LineChartOptions): Figure {
   if (!o || !Array.isArray(o.series) || o.series.length === 0) {
     throw new Error("lineChart needs series: [{ name, y }] with at least one series");
@@ -164,16 +168,23 @@ export function lineChart(o: LineChartOptions): Figure {
         throw new Error(`${where}: x has ${s.x.length} values but y has ${s.y.length}: give one x per y`);
       }
     }
-    return {
+    const trace: Json = {
       type: "scatter",
       mode: s.y.length === 1 ? "lines+markers" : "lines",
       name: label(s.name),
       x: s.x ?? s.y.map((_, j) => j),
       y: s.y.map(finiteOrNull),
     };
+    if (s.rightAxis) trace.yaxis = "y2";
+    return trace;
   });
   const layout = baseLayout(o);
   if (o.logY) (layout.yaxis as Json).type = "log";
+  if (o.series.some((s) => s.rightAxis)) {
+    layout.yaxis2 = { title: { text: label(o.y2Label ?? "") }, overlaying: "y", side: "right", automargin: true, showgrid: false, zeroline: false };
+    // The legend's default place (right of the plot) is where the second axis is: put it above.
+    layout.legend = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" };
+  }
   const summary = o.series
     .map((s) => `${s.name}: ${s.y.length} points, last ${s.y.length ? formatNumber(s.y[s.y.length - 1]) : "-"}`)
     .join("; ");
