@@ -236,8 +236,9 @@ async function verifyOrDelete(file: string, want: { sha256: string; bytes: numbe
 
 // ---------------------------------------------------------------------------------------------- fetching
 
+// Progress notes go to stdout: they are news, not errors (stderr is a pink error box in Jupyter).
 const defaultLog = (line: string): void => {
-  process.stderr.write(line + "\n");
+  console.log(line);
 };
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 const tempName = (dest: string): string => `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
@@ -370,7 +371,7 @@ export async function ensureFileReport(name: string, file: string, options: Ensu
     if (fs.existsSync(src)) {
       await fromMirror(name, f, src, dest);
       writeStamp(dest, f);
-      log(`${label}: copied from mirror ${mirror} and verified`);
+      log(`${label}: copied from the data mirror, checksum OK`);
       return { path: f.path, file: dest, origin: "mirror", check: "sha256" };
     }
     tried.push(`the mirror has no ${src}`);
