@@ -3,8 +3,12 @@
 // Executed notebooks are exported to HTML and read later without network, so nothing is loaded from a CDN:
 // the first chart of a kernel session inlines the Plotly bundle (plotly.js-cartesian-dist-min: scatter, bar,
 // heatmap, ... in 1.5 MB) as its own output, and every chart is then a small <div> + <script> carrying its
-// data, which waits until both Plotly and its div exist. Re-running cells is harmless: the bundle is guarded
-// by `if (!window.Plotly)` and is sent at most once per kernel session.
+// data, which waits until both Plotly and its div exist. The bundle is sent at most once per kernel session
+// (guarded by `if (!window.Plotly)` too), so re-running the cell that held it leaves the live page drawing but
+// the notebook FILE without a bundle. Files are therefore fixed where they are written: scripts/plotly_bundle.py
+// (JupyterLab's pre-save hook, set by `./course start`, and the exporter) keeps exactly one bundle, just before
+// the first chart, however cells were re-run. It finds the bundle by its data-nlu-plotly-bundle attribute and
+// rebuilds it exactly as bundleHtml() does (test/plotly-bundle.test.ts checks the two agree).
 //
 // Every helper also returns its figure (Plotly data + layout) so tests and notebooks can inspect it.
 //
@@ -32,7 +36,7 @@ const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: [
 
 const BUNDLE_PACKAGE = "plotly.js-cartesian-dist-min";
 
-function bundleHtml(): string {
+export function bundleHtml(): string {
   const path = require.resolve(`${BUNDLE_PACKAGE}/plotly-cartesian.min.js`);
   const version = (require(`${BUNDLE_PACKAGE}/package.json`) as { version: string }).version;
   // "</script" cannot occur in JS except inside strings, regexes and comments, where "<\/" means the same.
@@ -41,7 +45,7 @@ function bundleHtml(): string {
   // CommonJS `module` registers itself there instead of setting window.Plotly. Parameters named define,
   // module and exports shadow those globals for the bundle, so it always takes the browser-global path.
   return (
-    `<script>/* ${BUNDLE_PACKAGE} ${version}, inlined once per kernel session by lib/viz/plot.ts */\n` +
+    `<script data-nlu-plotly-bundle="${version}">/* ${BUNDLE_PACKAGE} ${version}, inlined once per notebook by lib/viz/plot.ts */\n` +
     `if (!window.Plotly) { (function (define, module, exports) {\n${source}\n}).call(window); }\n</script>`
   );
 }
