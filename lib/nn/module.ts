@@ -6,6 +6,16 @@
 // deduplicated by identity, the first path wins.
 import * as tf from "@tensorflow/tfjs";
 
+/**
+ * A tfjs weight's name without tfjs's process-wide layer counter: "bidirectional_Bidirectional2/forward_lstm_LSTM2/
+ * kernel" -> "bidirectional_forward_lstm_kernel". tfjs names each new layer <prefix>_<Class><n> with n counting every
+ * layer the process ever made, so the second identical model would get other names and its checkpoint would not
+ * load into the first. Names must depend on the model's structure only.
+ */
+export function structuralName(tfjsName: string): string {
+  return tfjsName.replace(/_[A-Z][A-Za-z]*\d+(?=\/|$)/g, "").replace(/[^A-Za-z0-9_]/g, "_");
+}
+
 export abstract class Module {
   private readonly params = new Map<string, tf.Variable>();
   private readonly children = new Map<string, Module>();
@@ -58,7 +68,7 @@ export abstract class Module {
         // tfjs LayerVariable.read() is the backing tf.Variable; unbuilt layers have no weights yet.
         layer.weights.forEach((w, i) => {
           const v = w.read() as tf.Variable;
-          if (!seen.has(v)) (seen.add(v), out.set(`${prefix}${n}.${i}_${w.originalName.replace(/[^A-Za-z0-9_]/g, "_")}`, v));
+          if (!seen.has(v)) (seen.add(v), out.set(`${prefix}${n}.${i}_${structuralName(w.originalName)}`, v));
         });
       }
       for (const [n, c] of m.children) visit(c, `${prefix}${n}.`);
