@@ -16,7 +16,7 @@ class DenseHolder extends Module {
   constructor(seed: number) {
     super();
     this.dense = this.addLayer("dense", tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-    tf.tidy(() => this.dense.apply(tf.ones([1, 2]))); // builds the weights
+    tf.tidy(() => void this.dense.apply(tf.ones([1, 2]))); // builds the weights
   }
 }
 
