@@ -16,7 +16,7 @@ import { CLS_ID, Vocab } from "../data/vocab";
 import { Rng } from "../random";
 import { Trainable } from "../train/model";
 import { classificationLoss } from "../train/losses";
-import { maskTokens, replacedTokenLabels } from "./masking";
+import { maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
 import { TiedMlmHead, TokenBinaryHead, copyMixtureLoss, discriminatorLoss } from "./electra_heads";
 import { ElectraConfig, ElectraObjective, ElectraOptions, resolveElectraConfig } from "./electra_config";
 import { FlopsEstimate, trainingFlops } from "./flops";
@@ -107,7 +107,7 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
   readonly mainMlmHead?: TiedMlmHead;
   /** Set by every loss() call when trackMetrics is on (numbers only: no tensors are kept). */
   lastMetrics?: ElectraMetrics;
-  /** Override the generator's sampling (default: seeded tf.multinomial at the configured temperature). */
+  /** Override the generator's sampling (default: sampleReplacements, ordinary tokens only, at the configured temperature). */
   sampler?: Sampler;
   readonly trackMetrics: boolean;
   private readonly rng: Rng;
@@ -191,11 +191,9 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     };
   }
 
-  /** Generator samples for logits [n, V]: ids drawn from softmax(logits / T), read back as plain numbers. */
+  /** Generator samples for logits [n, V]: ordinary ids drawn from softmax(logits / T), as plain numbers. */
   private sample(logits: tf.Tensor2D, rng: Rng): number[] {
-    if (this.sampler) return this.sampler(logits, rng);
-    const T = this.cfg.temperature;
-    return tf.tidy(() => Array.from(tf.multinomial((T === 1 ? logits : tf.div(logits, T)) as tf.Tensor2D, 1, rng.seed(), false).dataSync()));
+    return this.sampler ? this.sampler(logits, rng) : sampleReplacements(logits, rng, this.cfg.temperature);
   }
 
   /** Every loss of one batch (tensors, inside the caller's tidy). The one code path for all objectives. */
