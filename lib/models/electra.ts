@@ -129,7 +129,7 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
         c.sharing === "all" ? this.main
         : c.sharing === "embeddings"
           // Embedding dim = the main width; the stack projects it down to the generator's width.
-          ? new TransformerEncoder({ ...g, embedding: this.main.embedding, positionEmbedding: this.main.positions })
+          ? new TransformerEncoder({ ...g, embedding: this.main.embedding, positionEmbedding: this.main.positions, positions: c.positions, maxLen: c.maxLen })
           : new TransformerEncoder({ ...g, vocabSize: c.vocabSize, maxLen: c.maxLen, positions: c.positions });
       this.generator = this.addChild("generator", generator);
       this.generatorHead = this.addChild("generatorHead", new TiedMlmHead({ inDim: c.generatorWidth, embedding: generator.embedding, seed: rng.seed() }));
