@@ -5,6 +5,7 @@
 // NLU_FUSED=off (or withFusedKernels(false, fn)) runs the plain ops instead: to compare, or to rule them out.
 export { onNativeBackend, runNativeOp, Int64Scalar } from "./native";
 export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
+export { fusedConv1d } from "./conv";
 
 export const FUSED_ENV = "NLU_FUSED";
 
