@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Rng } from "../random";
-import { fusedKernelsEnabled, nativeLstmSequence, nativeLstmStep, onNativeBackend } from "../engine/fused";
+import { fusedKernelsEnabled, jsLstmAvailable, jsLstmRecurrence, nativeLstmSequence, nativeLstmStep, onNativeBackend } from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
 export const RNN_CELLS: readonly RnnCell[] = ["lstm", "gru"];
@@ -139,9 +139,15 @@ export class RecurrentCell extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inDim) {
       throw new Error(`RecurrentCell.step: x has shape [${x.shape}], expected [batch, ${this.inDim}] (inDim).`);
     }
-    if (this.fusedLstm()) return nativeLstmStep(x, state.h, state.c!, ...this.weights());
+    const fused = this.fusedLstm();
+    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
+      if (fused === "js") {
+        const [B, H] = [x.shape[0], this.hidden];
+        const next = jsLstmRecurrence(gates.reshape([1, B, 4 * H]), this.wHh as tf.Tensor2D, state.h, state.c!);
+        return { h: next.h.reshape([B, H]) as tf.Tensor2D, c: next.c.reshape([B, H]) as tf.Tensor2D };
+      }
       return this.recur(gates, state);
     });
   }
@@ -157,9 +163,11 @@ export class RecurrentCell extends Module {
     if (initial) this.checkState(initial, B);
     return tidy(() => {
       let state = initial ?? this.zeroState(B);
-      if (this.fusedLstm()) return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
+      const fused = this.fusedLstm();
+      if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
-      const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]);
+      const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
+      if (fused === "js") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
       const hs: tf.Tensor2D[] = [];
       const cs: tf.Tensor2D[] = [];
       // (tfjs 4.22's gradient of unstack fails for a single slice: a length-1 sequence is reshaped instead.)
@@ -174,9 +182,13 @@ export class RecurrentCell extends Module {
     });
   }
 
-  /** On native TensorFlow an LSTM runs as TensorFlow's own fused cell (lib/engine/fused): same math, ~1 op. */
-  private fusedLstm(): boolean {
-    return this.cell === "lstm" && onNativeBackend() && fusedKernelsEnabled();
+  /**
+   * Which fused LSTM kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step):
+   * TensorFlow's own cell on the native backend, the course's recurrence kernel on wasm and cpu.
+   */
+  private fusedLstm(): "native" | "js" | null {
+    if (this.cell !== "lstm" || !fusedKernelsEnabled()) return null;
+    return onNativeBackend() ? "native" : jsLstmAvailable() ? "js" : null;
   }
 
   private weights(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {

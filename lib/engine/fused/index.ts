@@ -6,6 +6,7 @@
 export { onNativeBackend, runNativeOp, Int64Scalar } from "./native";
 export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
 export { fusedConv1d } from "./conv";
+export { jsLstmAvailable, jsLstmRecurrence } from "./lstm_js";
 
 export const FUSED_ENV = "NLU_FUSED";
 
