@@ -185,6 +185,14 @@ class Item2ErrorsAreJupyterErrors(KernelTestCase):
         self.assertEqual(nb.cells[1].outputs[0]["output_type"], "error")
 
 
+    def test_an_error_thrown_by_a_timer_while_no_cell_runs_shows_in_the_next_cell(self) -> None:
+        self.assertOk(self.k.execute('const t = setTimeout(() => { throw new RangeError("while idle"); }, 50);'))
+        time.sleep(1.0)
+        nxt = self.k.execute("1")
+        self.assertOk(nxt)  # the error is not this cell's, but it shows here instead of nowhere
+        self.assertEqual([(e["ename"], e["evalue"]) for e in nxt.of_type("error")], [("RangeError", "while idle")])
+
+
 class Item3OnlyQueuedRequestsAreAborted(KernelTestCase):
     def test_a_request_sent_right_after_the_error_reply_runs(self) -> None:
         r = self.k.execute('throw new Error("first");')
