@@ -272,6 +272,13 @@ class Item6ProtocolDetails(KernelTestCase):
         self.assertEqual(r.of_type("execute_result"), [{"execution_count": n, "data": {"text/plain": "3"}, "metadata": {}}])
         self.assertEqual(r.stream(), "", "the value is an execute_result, not stdout text")
 
+    def test_a_value_that_displayed_itself_gets_no_execute_result(self) -> None:
+        # lib/viz marks charts and tables it has shown with Symbol.for("nlu-course.displayed").
+        r = self.k.execute('({ [Symbol.for("nlu-course.displayed")]: true, text: "[line chart]" })')
+        self.assertOk(r)
+        self.assertEqual(r.outputs[1:], [], "no Out[n] under a chart")  # [0] is execute_input
+        self.assertEqual(self.k.execute('({ text: "plain" })').result_text(), "{ text: 'plain' }")
+
     def test_kernel_info_reply(self) -> None:
         c = self.k.request("kernel_info")["content"]
         self.assertEqual(c["status"], "ok")
