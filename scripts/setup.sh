@@ -159,31 +159,23 @@ then run this command again. (Or let set-up call the system package manager for 
 fi
 
 # ---------------------------------------------------------------------------------------------------- Jupyter
-pip_want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "$REQS")"
-if [ -f "$PIP_STAMP" ] && [ "$(cat "$PIP_STAMP")" = "$pip_want" ]; then
-  step_done "jupyter (requirements-jupyter.txt): up to date"
-else
-  say "installing Jupyter into .venv/ from PyPI (pip, pins in requirements-jupyter.txt; about 30 s) ..."
-  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 \
-    "$VENV/bin/python" -m pip install --quiet -r "$REQS" ||
-    die "pip could not install requirements-jupyter.txt into .venv/ (see above). Check that PyPI is reachable
-(a proxy or mirror goes in PIP_INDEX_URL), then run ./course setup again."
-  printf '%s\n' "$pip_want" >"$PIP_STAMP"
-  step_done "jupyter (requirements-jupyter.txt): installed"
-fi
-if [ -n "$WITH_TESTS" ]; then
-  test_want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "$REQS" "$TEST_REQS")"
-  if [ -f "$TEST_PIP_STAMP" ] && [ "$(cat "$TEST_PIP_STAMP")" = "$test_want" ]; then
-    step_done "test tools (requirements-test.txt): up to date"
-  else
-    say "installing the test tools into .venv/ (pip, pins in requirements-test.txt) ..."
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 \
-      "$VENV/bin/python" -m pip install --quiet -r "$TEST_REQS" ||
-      die "pip could not install requirements-test.txt into .venv/ (see above)."
-    printf '%s\n' "$test_want" >"$TEST_PIP_STAMP"
-    step_done "test tools (requirements-test.txt): installed"
+pip_step() { # pip_step WHAT STAMP REQS_FILE [MORE_FINGERPRINTED_FILES...]: pip install -r REQS_FILE unless unchanged
+  local what="$1" stamp="$2" reqs="$3" want
+  want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "${@:3}")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    step_done "$what ($(basename "$reqs")): up to date"
+    return
   fi
-fi
+  say "installing $what into .venv/ from PyPI (pip, pins in $(basename "$reqs")) ..."
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 \
+    "$VENV/bin/python" -m pip install --quiet -r "$reqs" ||
+    die "pip could not install $(basename "$reqs") into .venv/ (see above). Check that PyPI is reachable
+(a proxy or mirror goes in PIP_INDEX_URL), then run ./course setup again."
+  printf '%s\n' "$want" >"$stamp"
+  step_done "$what ($(basename "$reqs")): installed"
+}
+pip_step jupyter "$PIP_STAMP" "$REQS"
+[ -z "$WITH_TESTS" ] || pip_step "test tools" "$TEST_PIP_STAMP" "$TEST_REQS" "$REQS"
 
 # ---------------------------------------------------------------------------------- native TensorFlow backend
 # tfjs-node's own install downloads libtensorflow from Google's storage, which many networks (and this course's
