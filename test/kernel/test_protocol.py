@@ -135,6 +135,21 @@ class Item1InterruptStopsTheWork(KernelTestCase):
         self.assertEqual(self.k.execute("1 + 1").result_text(), "2", "the kernel is usable after the stop")
 
 
+class Item1SecondStopPress(KernelTestCase):
+    env = {"TSLAB_INTERRUPT_GRACE_MS": "30000"}
+
+    def test_a_second_press_cuts_a_cell_off_without_waiting_for_the_grace_period(self) -> None:
+        r = self.k.send("await new Promise((r) => setTimeout(r, 600000));")
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        self.k.interrupt()
+        time.sleep(0.5)
+        self.k.interrupt()
+        self.k.wait(r, timeout=60)
+        self.assertEqual(r.content.get("ename"), "InterruptedError")
+        self.assertLess(time.monotonic() - t0, 10, "the second press did not cut the cell off")
+
+
 class Item2ErrorsAreJupyterErrors(KernelTestCase):
     def test_runtime_error_has_ename_evalue_traceback_and_an_iopub_error(self) -> None:
         r = self.k.execute('const width = 128;\nthrow new RangeError(`heads (3) must divide width (${width})`);')
