@@ -360,9 +360,7 @@ class Item7Shutdown(unittest.TestCase):
             self.assertEqual(code, 0, "the kernel exited by itself, not by a signal")
             self.assertLess(time.monotonic() - t0, 2.0)
         finally:
-            k.kc.stop_channels()
-            if k.km.is_alive():
-                k.km.shutdown_kernel(now=True)
+            k.close()
 
 
 class Item9NoOutputIsDropped(KernelTestCase):
