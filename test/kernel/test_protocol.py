@@ -41,19 +41,31 @@ def ts_version() -> str:
     return json.loads((ROOT / "node_modules/@tslab/typescript-for-tslab/package.json").read_text())["version"]
 
 
-class KernelTestCase(unittest.TestCase):
-    """One kernel per class (a kernel start costs seconds); each test leaves it usable for the next."""
+ENV = {"TSLAB_INTERRUPT_GRACE_MS": str(GRACE_MS)}
+_shared: Session | None = None
 
-    env: dict = {"TSLAB_INTERRUPT_GRACE_MS": str(GRACE_MS)}
+
+def tearDownModule() -> None:
+    if _shared is not None:
+        _shared.close()
+
+
+class KernelTestCase(unittest.TestCase):
+    """The classes share one kernel (a start costs seconds; each test leaves it usable for the next), unless they
+    need other settings (`env`), then they get their own."""
+
+    env: dict = ENV
     k: Session
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.k = Session(env=cls.env)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.k.close()
+        global _shared
+        if cls.env is ENV:
+            _shared = _shared or Session(env=ENV)
+            cls.k = _shared
+        else:
+            cls.k = Session(env=cls.env)
+            cls.addClassCleanup(cls.k.close)
 
     def assertOk(self, r) -> None:
         self.assertEqual(r.status, "ok", f"reply {r.content}; outputs {r.outputs}")
