@@ -306,6 +306,11 @@ class Item6ProtocolDetails(KernelTestCase):
         self.assertEqual(r.outputs[1:], [], "no Out[n] under a chart")  # [0] is execute_input
         self.assertEqual(self.k.execute('({ text: "plain" })').result_text(), "{ text: 'plain' }")
 
+    def test_a_local_module_named_like_a_builtin_can_import_the_builtin(self) -> None:
+        r = self.k.execute('import { notFound } from "./modules/http";\nnotFound', timeout=120)
+        self.assertOk(r)
+        self.assertEqual(r.result_text(), "'Not Found'")
+
     def test_kernel_info_reply(self) -> None:
         c = self.k.request("kernel_info")["content"]
         self.assertEqual(c["status"], "ok")
