@@ -193,6 +193,14 @@ class Item2ErrorsAreJupyterErrors(KernelTestCase):
         self.assertIn(f"    at Cell In[{n}], line 5", tb)
         self.assertNoInternalFrames(tb)
 
+    def test_a_deep_recursion_shows_its_frame_once(self) -> None:
+        r = self.k.execute("function down(n: number): number {\n  return down(n + 1) + 1;\n}\ndown(0);")
+        self.assertEqual((r.content["ename"], r.content["evalue"]), ("RangeError", "Maximum call stack size exceeded"))
+        tb = r.content["traceback"]
+        self.assertIn(f"    at Cell In[{r.content['execution_count']}], line 2 in down", tb)
+        self.assertTrue(any(re.fullmatch(r"    \.\.\. the frame above \d+ more times", l) for l in tb), tb)
+        self.assertLess(len(tb), 8, tb)
+
     def test_compile_error_keeps_code_and_cell_line(self) -> None:
         r = self.k.execute('const ok = 1;\nconst n: number = "not a number";')
         self.assertEqual(r.status, "error")
