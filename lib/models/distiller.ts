@@ -181,10 +181,9 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
     const student = this.student.collate(examples.map((e) => ({ ids: e.ids, label: e.label ?? 0 })));
     const batch: DistillBatch = { ...student, gold: tf.tensor1d(examples.map((e) => (e.label === null || e.label === undefined ? 0 : 1)), "float32") };
     if (logits) {
-      const teacherLogits = tf.tensor3d(logits.map((rows) => rows)).transpose([1, 0, 2]) as tf.Tensor3D; // [teachers, b, k]
-      batch.targets = softTargets(teacherLogits, this.objective.temperature);
+      const T = this.objective.temperature;
+      batch.targets = tf.tidy(() => softTargets(tf.transpose(tf.tensor3d(logits!), [1, 0, 2]) as tf.Tensor3D, T)); // [teachers, b, k] -> [b, k]
       batch.teacherLabels = teacherLabels(batch.targets as tf.Tensor2D);
-      teacherLogits.dispose();
     }
     if (this.usesHidden()) {
       // The teacher's states are computed here, outside the loss's gradient tape: constants to the student.

@@ -85,7 +85,7 @@ export function hardLabelLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, weights?
 
 /** The teacher's own label for each example: argmax of its distribution (or logits). [n, k] → [n] int32. */
 export function teacherLabels(teacherOutputs: tf.Tensor2D): tf.Tensor1D {
-  return tf.argMax(teacherOutputs, 1).toInt() as tf.Tensor1D;
+  return tf.tidy(() => tf.argMax(teacherOutputs, 1).toInt() as tf.Tensor1D);
 }
 
 export type SoftTargetForm = "kl" | "crossEntropy";
@@ -171,8 +171,10 @@ export function hiddenCosineLoss(studentStates: tf.Tensor, teacherStates: tf.Ten
   return tf.tidy(() => {
     const axis = studentStates.rank - 1;
     const dot = tf.sum(tf.mul(studentStates, teacherStates), axis);
-    const norms = tf.mul(tf.norm(studentStates, "euclidean", axis), tf.norm(teacherStates, "euclidean", axis));
-    const cos = tf.div(dot, tf.maximum(norms, 1e-8)); // as torch's cosine_similarity, eps 1e-8
+    // ‖a‖·‖b‖ as sqrt(max(‖a‖²‖b‖², eps²)), torch's cosine_similarity with eps 1e-8, but without tf.norm's
+    // infinite gradient at a zero vector (padded positions are often exactly zero, and 0·NaN is NaN).
+    const sq = tf.mul(tf.sum(tf.square(studentStates), axis), tf.sum(tf.square(teacherStates), axis));
+    const cos = tf.div(dot, tf.sqrt(tf.maximum(sq, 1e-16)));
     return meanOverReal(tf.sub(1, cos), opts.mask);
   });
 }
