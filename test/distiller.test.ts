@@ -8,7 +8,9 @@ import { CnnClassifier } from "../lib/models/cnn_classifier";
 import { RnnClassifier } from "../lib/models/rnn_classifier";
 import { TransformerClassifier } from "../lib/models/transformer_classifier";
 import { LabelledIds } from "../lib/models/classifier";
-import { Distiller, CoDistiller, DistillExample, labelWithTeachers, teacherLogitsFor } from "../lib/models/distiller";
+import { Distiller, DistillExample } from "../lib/models/distiller";
+import { CoDistiller } from "../lib/models/co_distiller";
+import { labelWithTeachers, teacherLogitsFor } from "../lib/models/teacher_outputs";
 import { softTargetLoss, softTargets } from "../lib/train/distill";
 import { Trainer } from "../lib/train/trainer";
 import { disposeBatch } from "../lib/train/model";
@@ -90,7 +92,7 @@ test("multi-teacher: cached logits of several teachers give their average distri
   const t1 = cnn(1);
   const t2 = cnn(2);
   const student = cnn(3);
-  const examples = labelWithTeachers([t1, t2], toy(6, 6));
+  const examples = labelWithTeachers({ teachers: [t1, t2], examples: toy(6, 6) });
   assert.equal(examples[0].teacherLogits!.length, 2);
   const d = new Distiller({ student, objective: { soft: 1, temperature: 3 } });
   const batch = d.collate(examples);
@@ -105,6 +107,28 @@ test("multi-teacher: cached logits of several teachers give their average distri
     disposeBatch(batch);
   }
   [t1, t2, student].forEach((m) => m.dispose());
+});
+
+test("cached teacher states give the same hidden-state loss as the live teacher, and must cover the student's tokens", () => {
+  const teacher = new RnnClassifier({ vocabSize: VOCAB, embedDim: 8, hidden: 6, dropout: 0, seed: 1 });
+  const student = cnn(2, 8);
+  const d = new Distiller({ student, teachers: [teacher], objective: { cosine: 1, mse: 0.5, soft: 1 } });
+  const plain = toy(10, 8);
+  const cached = labelWithTeachers({ teachers: [teacher], examples: plain, states: true });
+  assert.equal(cached[0].teacherStates!.length, plain[0].ids.length * teacher.stateWidth);
+  const lossOf = (xs: DistillExample[]) => {
+    const b = d.collate(xs);
+    try {
+      return tf.tidy(() => d.loss(b, false).dataSync()[0]);
+    } finally {
+      disposeBatch(b);
+    }
+  };
+  const live = lossOf(plain);
+  assert.ok(Math.abs(lossOf(cached) - live) < 1e-5, `cached ${lossOf(cached)} vs live ${live}`);
+  const short = cached.map((e, i) => (i === 3 ? { ...e, teacherStates: e.teacherStates!.slice(teacher.stateWidth) } : e));
+  assert.throws(() => lossOf(short), /example 3: the teacher's cached layer has \d+ token states but the student reads \d+ tokens/);
+  [d, teacher, student].forEach((m) => m.dispose());
 });
 
 test("bad input: different label sets or vocabularies, no objective, T <= 0, states that cannot be tied, missing teacher outputs", () => {
@@ -140,7 +164,7 @@ test("a student learns the task from a teacher's soft targets on unlabelled sent
   const dev = toy(300, 99);
   const teacherAcc = new Trainer<LabelledIds>(teacher).score(dev, "accuracy");
   assert.ok(teacherAcc > 0.9, `teacher accuracy ${teacherAcc}`);
-  const transfer = labelWithTeachers([teacher], toy(400, 2).map((e) => ({ ids: e.ids, label: null })));
+  const transfer = labelWithTeachers({ teachers: [teacher], examples: toy(400, 2).map((e) => ({ ids: e.ids, label: null })) });
   const student = cnn(5, 8);
   const d = new Distiller({ student, objective: { soft: 1, temperature: 2 } });
   const trainer = new Trainer<DistillExample>(d, { ...quiet, epochs: 15, batchSize: 32, learningRate: 1e-2 });
@@ -154,7 +178,7 @@ test("a student learns the task from a teacher's soft targets on unlabelled sent
 test("memory stays flat across Distiller and CoDistiller training steps", () => {
   const teacher = cnn(1, 16);
   const student = cnn(2, 8);
-  const data = labelWithTeachers([teacher], toy(16, 7));
+  const data = labelWithTeachers({ teachers: [teacher], examples: toy(16, 7), states: true });
   const d = new Distiller({ student, teachers: [teacher], objective: { soft: 1, cosine: 1, mse: 1, teacherLabel: 1, gold: 1 } });
   const other = cnn(3, 8);
   const co = new CoDistiller({ models: [student, other] });

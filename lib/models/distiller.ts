@@ -1,31 +1,21 @@
-// Distillation as models the one Trainer trains (lecture 6). Two shapes cover the four modes:
+// The Distiller: a student and its objective as one model the one Trainer trains (lecture 6). It covers three
+// of the four modes: standard distillation (one frozen teacher), multi-teacher (the teachers' averaged
+// distributions) and self-distillation (a born-again student of the teacher's own architecture; the
+// generations are run by lib/tasks/distillation.ts). The fourth, co-distillation, is co_distiller.ts.
 //
-//   Distiller     a student learns from frozen teachers: standard distillation (one teacher), multi-teacher
-//                 (their averaged distributions), self-distillation (a born-again student of the teacher's own
-//                 architecture; lib/tasks/distillation.ts runs the generations).
-//   CoDistiller   two or more models learn together, each from the others' current predictions ("online",
-//                 deep mutual learning, Zhang et al. 2018); the Trainer updates all of them in one step.
-//
-// Examples carry the teachers' logits, computed once (labelWithTeachers) rather than in every epoch: the
-// teacher is frozen, so its outputs never change. Unlabelled sentences (a transfer set, Tang et al. 2019) have
-// label null and are learned from the teacher only.
+// Examples carry the teachers' outputs, computed once (labelWithTeachers, teacher_outputs.ts): the teacher is
+// frozen, so they never change. Without them the Distiller asks its live teachers at every step.
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "../nn/module";
 import { Linear } from "../nn/layers";
-import { makeBatches } from "../data/batching";
 import { ClassifierModel, TensorBatch, disposeBatch } from "../train/model";
 import {
-  hardLabelLoss, hiddenCosineLoss, hiddenMseLoss, softTargetLoss, softTargets, stopGradient, teacherLabels, SoftTargetForm,
+  hardLabelLoss, hiddenCosineLoss, hiddenMseLoss, softTargetLoss, softTargets, teacherLabels, SoftTargetForm,
 } from "../train/distill";
 import { SentenceClassifier } from "./classifier";
+import { DistillExample, checkCompatible, collateTeacherStates, teacherLogitsFor } from "./teacher_outputs";
 
-export interface DistillExample {
-  ids: number[];
-  /** The gold label, or null for an unlabelled (transfer-set) sentence. */
-  label: number | null;
-  /** Cached teacher logits, one row per teacher: [teachers][classes] (labelWithTeachers). */
-  teacherLogits?: number[][];
-}
+export type { DistillExample } from "./teacher_outputs";
 
 /** Weights of the objectives, lightest to heaviest (0 or absent = off), and the soft-target temperature. */
 export interface DistillObjective {
@@ -58,46 +48,6 @@ function checkObjective(o: DistillObjective): Required<DistillObjective> {
   }
   if (full.form !== "kl" && full.form !== "crossEntropy") throw new Error(`objective.form "${full.form}" is unknown: use "kl" or "crossEntropy".`);
   return full;
-}
-
-function vocabSizeOf(m: SentenceClassifier): unknown {
-  return (m as { config?: () => Record<string, unknown> }).config?.().vocabSize;
-}
-
-/** Models that will be compared output by output must share the label set and the vocabulary. */
-function checkCompatible(a: SentenceClassifier, b: SentenceClassifier, names: [string, string]): void {
-  if (a.numClasses !== b.numClasses) {
-    throw new Error(`${names[0]} has ${a.numClasses} classes but ${names[1]} has ${b.numClasses}: distillation needs one label set (same numClasses, same label order).`);
-  }
-  const [va, vb] = [vocabSizeOf(a), vocabSizeOf(b)];
-  if (va !== undefined && vb !== undefined && va !== vb) {
-    throw new Error(`${names[0]} reads a vocabulary of ${va} types but ${names[1]} one of ${vb}: build both on the same Vocab, or the same ids would mean different words.`);
-  }
-}
-
-/** Cached teacher outputs: each teacher's logits (inference mode) for each example. → [examples][teachers][classes] */
-export function teacherLogitsFor(teachers: SentenceClassifier[], examples: { ids: number[] }[], batchSize = 256): number[][][] {
-  if (teachers.length === 0) throw new Error("teacherLogitsFor needs at least one teacher.");
-  const out: number[][][] = examples.map(() => []);
-  for (const teacher of teachers) {
-    let i = 0;
-    for (const group of makeBatches(examples.map((e) => ({ ids: e.ids, label: 0 })), { batchSize, shuffle: false })) {
-      const batch = teacher.collate(group);
-      try {
-        const rows = tf.tidy(() => teacher.logits(batch, false).arraySync() as number[][]);
-        for (const r of rows) out[i++].push(r);
-      } finally {
-        disposeBatch(batch);
-      }
-    }
-  }
-  return out;
-}
-
-/** The examples with every teacher's logits attached: compute once, train many students and epochs on them. */
-export function labelWithTeachers<E extends { ids: number[]; label: number | null }>(teachers: SentenceClassifier[], examples: E[]): (E & DistillExample)[] {
-  const logits = teacherLogitsFor(teachers, examples);
-  return examples.map((e, i) => ({ ...e, teacherLogits: logits[i] }));
 }
 
 export type DistillBatch = TensorBatch;
@@ -186,13 +136,19 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
       batch.teacherLabels = teacherLabels(batch.targets as tf.Tensor2D);
     }
     if (this.usesHidden()) {
-      // The teacher's states are computed here, outside the loss's gradient tape: constants to the student.
+      // The teacher's states come from the cache or are computed here, outside the loss's gradient tape:
+      // either way they are constants to the student.
       const teacher = this.teachers[0];
-      const tb = teacher.collate(examples.map((e) => ({ ids: e.ids, label: 0 })));
-      try {
-        batch.teacherStates = tf.tidy(() => teacher.tokenStates(tb.ids, tb.mask, false));
-      } finally {
-        disposeBatch(tb);
+      if (examples.every((e) => e.teacherStates)) {
+        const lengths = Array.from(tf.tidy(() => tf.sum(student.mask, 1).dataSync()));
+        batch.teacherStates = collateTeacherStates(examples, lengths, student.mask.shape[1], teacher.stateWidth);
+      } else {
+        const tb = teacher.collate(examples.map((e) => ({ ids: e.ids, label: 0 })));
+        try {
+          batch.teacherStates = tf.tidy(() => teacher.tokenStates(tb.ids, tb.mask, false));
+        } finally {
+          disposeBatch(tb);
+        }
       }
     }
     return batch;
@@ -239,87 +195,3 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
   }
 }
 
-export interface CoDistillerOptions {
-  /** Two or more models over the same labels and vocabulary; all of them train. */
-  models: SentenceClassifier[];
-  /** Weight of each model's gold-label cross-entropy (default 1). */
-  gold?: number;
-  /** Weight of each model's soft-target loss towards the others' average distribution (default 1). */
-  mutual?: number;
-  /** Temperature of the mutual term (default 1, as in deep mutual learning). */
-  temperature?: number;
-}
-
-/**
- * Co-distillation / deep mutual learning (Zhang et al. 2018): model i minimises
- *   gold · CE(y, p_i) + mutual · T²·KL(avg_{j≠i} p_j^T ‖ p_i^T),
- * where the others' distributions are the current predictions, held constant (stopGradient) for model i's
- * term. Summed over models, one Trainer step updates every model. logits() is the ensemble: log of the
- * models' average distribution. dispose() leaves the models to you.
- */
-export class CoDistiller extends Module implements ClassifierModel<DistillExample, DistillBatch> {
-  readonly models: SentenceClassifier[];
-  readonly numClasses: number;
-  readonly weights: { gold: number; mutual: number; temperature: number };
-
-  constructor(opts: CoDistillerOptions) {
-    super();
-    const models = opts?.models ?? [];
-    if (models.length < 2) throw new Error(`CoDistiller needs { models } with at least two models (got ${models.length}).`);
-    if (new Set(models).size !== models.length) throw new Error("CoDistiller got the same model twice: pass distinct models.");
-    models.forEach((m, i) => i > 0 && checkCompatible(models[0], m, ["model 0", `model ${i}`]));
-    this.models = models.map((m, i) => this.addChild(`m${i}`, m));
-    this.numClasses = models[0].numClasses;
-    this.weights = { gold: opts.gold ?? 1, mutual: opts.mutual ?? 1, temperature: opts.temperature ?? 1 };
-    for (const k of ["gold", "mutual"] as const) {
-      if (!(Number.isFinite(this.weights[k]) && this.weights[k] >= 0)) throw new Error(`${k} (${this.weights[k]}) must be a weight >= 0.`);
-    }
-    if (!(this.weights.temperature > 0)) throw new Error(`temperature (${this.weights.temperature}) must be a positive number.`);
-  }
-
-  collate(examples: DistillExample[]): DistillBatch {
-    const batch: DistillBatch = { gold: tf.tensor1d(examples.map((e) => (e.label === null || e.label === undefined ? 0 : 1)), "float32") };
-    this.models.forEach((m, i) => {
-      const b = m.collate(examples.map((e) => ({ ids: e.ids, label: e.label ?? 0 })));
-      batch[`m${i}_ids`] = b.ids;
-      batch[`m${i}_mask`] = b.mask;
-      if (i === 0) batch.labels = b.labels;
-      else b.labels.dispose();
-    });
-    return batch;
-  }
-
-  private memberLogits(batch: DistillBatch, training: boolean): tf.Tensor2D[] {
-    return this.models.map((m, i) => m.logits({ ids: batch[`m${i}_ids`], mask: batch[`m${i}_mask`], labels: batch.labels } as never, training));
-  }
-
-  logits(batch: DistillBatch, training: boolean): tf.Tensor2D {
-    return tf.tidy(() => tf.log(tf.mean(tf.stack(this.memberLogits(batch, training).map((z) => tf.softmax(z))), 0)) as tf.Tensor2D);
-  }
-
-  loss(batch: DistillBatch, training: boolean): tf.Scalar {
-    return tf.tidy(() => {
-      const { gold, mutual, temperature } = this.weights;
-      const zs = this.memberLogits(batch, training);
-      const probs = zs.map((z) => stopGradient(softTargets(z, temperature)));
-      const terms = zs.map((z, i) => {
-        const others = probs.filter((_, j) => j !== i);
-        const target = others.length === 1 ? others[0] : (tf.mean(tf.stack(others), 0) as tf.Tensor2D);
-        return tf.add(
-          tf.mul(hardLabelLoss(z, batch.labels as tf.Tensor1D, batch.gold as tf.Tensor1D), gold),
-          tf.mul(softTargetLoss(z, target, { temperature }), mutual),
-        );
-      });
-      return tf.addN(terms) as tf.Scalar;
-    });
-  }
-
-  labelOf(example: DistillExample): number {
-    if (example.label === null || example.label === undefined) throw new Error("score() needs gold labels: this example is unlabelled (label null).");
-    return example.label;
-  }
-
-  override dispose(): void {
-    // The models are the caller's: nothing else is owned.
-  }
-}

@@ -3,7 +3,9 @@
 // Distiller or CoDistiller (lib/models/distiller.ts) and scores on SST-2 dev; the notebook only narrates.
 import { CnnClassifier } from "../models/cnn_classifier";
 import { SentenceClassifier, LabelledIds } from "../models/classifier";
-import { Distiller, CoDistiller, DistillExample, DistillObjective, labelWithTeachers } from "../models/distiller";
+import { Distiller, DistillExample, DistillObjective } from "../models/distiller";
+import { CoDistiller } from "../models/co_distiller";
+import { labelWithTeachers } from "../models/teacher_outputs";
 import { Trainer, TrainerOptions, History } from "../train/trainer";
 import { accuracy } from "../eval/metrics";
 import { summariseSeeds, SeedSummary } from "../eval/seeds";
@@ -109,7 +111,7 @@ export async function bornAgain(o: BornAgainOptions): Promise<{ generation: numb
       name: `generation ${g}`, make: () => o.make(seed), train, dev: o.dev, objective: g === 0 ? { gold: 1 } : o.objective, fit: o.fit, seeds: [seed],
       onStudent: (student) => {
         // The next generation's teacher: its outputs on the training set, computed once.
-        train = labelWithTeachers([student], goldExamples(o.train));
+        train = labelWithTeachers({ teachers: [student], examples: goldExamples(o.train) });
       },
     });
     out.push({ generation: g, devAccuracy: r.mean, devPred: r.runs[0].devPred });
