@@ -74,6 +74,25 @@ export function teacherStatesFor(teacher: SentenceClassifier, examples: { ids: n
   return out;
 }
 
+/**
+ * An ensemble's prediction: the argmax of its members' average distribution (Hinton et al. 2015 §1), from
+ * teacherLogitsFor's [examples][teachers][classes] → one label per example.
+ */
+export function ensemblePredictions(logits: number[][][]): number[] {
+  return logits.map((rows) => {
+    const probs = rows.map(softmaxRow);
+    const mean = probs[0].map((_, k) => probs.reduce((s, p) => s + p[k], 0) / probs.length);
+    return mean.indexOf(Math.max(...mean));
+  });
+}
+
+function softmaxRow(z: number[]): number[] {
+  const m = Math.max(...z);
+  const e = z.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
 export interface LabelWithTeachersOptions<E> {
   teachers: SentenceClassifier[];
   examples: E[];
@@ -82,7 +101,7 @@ export interface LabelWithTeachersOptions<E> {
 }
 
 /** The examples with every teacher's logits (and optionally states) attached: computed once, used every epoch. */
-export function labelWithTeachers<E extends { ids: number[]; label: number | null }>(o: LabelWithTeachersOptions<E>): (E & DistillExample)[] {
+export function labelWithTeachers<E extends { ids: number[]; label: number | null }>(o: LabelWithTeachersOptions<E>): (E & Pick<DistillExample, "teacherLogits" | "teacherStates">)[] {
   if (!o?.teachers?.length) throw new Error("labelWithTeachers needs { teachers: [at least one model], examples }.");
   o.teachers.forEach((t, i) => i > 0 && checkCompatible(o.teachers[0], t, ["teacher 0", `teacher ${i}`]));
   const logits = teacherLogitsFor(o.teachers, o.examples);

@@ -9,6 +9,7 @@ import { labelWithTeachers } from "../models/teacher_outputs";
 import { Trainer, TrainerOptions, History } from "../train/trainer";
 import { accuracy } from "../eval/metrics";
 import { summariseSeeds, SeedSummary } from "../eval/seeds";
+import { Mode, mode as currentMode } from "../mode";
 
 export interface StudentSize {
   embedDim: number;
@@ -20,6 +21,43 @@ export interface StudentSize {
 export function makeStudent(opts: { vocabSize: number; size: StudentSize; seed?: number; dropout?: number }): SentenceClassifier {
   const { vocabSize, size } = opts;
   return new CnnClassifier({ vocabSize, embedDim: size.embedDim, width: size.width, layers: size.layers, kernel: 3, dropout: opts.dropout ?? 0.2, maxLen: 60, seed: opts.seed ?? 0 });
+}
+
+/** Student sizes from tiny to teacher-sized (the full-mode CNN teacher is embedDim 128, width 128, 4 layers). */
+export const STUDENT_SIZES: Record<string, StudentSize> = {
+  tiny: { embedDim: 4, width: 8, layers: 1 },
+  small: { embedDim: 8, width: 16, layers: 2 },
+  student: { embedDim: 16, width: 32, layers: 1 },
+  medium: { embedDim: 32, width: 64, layers: 2 },
+  large: { embedDim: 64, width: 128, layers: 3 },
+  teacher: { embedDim: 128, width: 128, layers: 4 },
+};
+
+/** Notebook 07's sizes per mode: quick and full run the same code. */
+export function distillSettings(m: Mode = currentMode()) {
+  const full = m === "full";
+  return {
+    /**
+     * Gold-labelled sentences the student trains on: a slice of the teachers' training set. Hinton et al. (§3)
+     * show soft targets matter most when the student's labelled data is small.
+     */
+    studentTrainSize: full ? 5000 : 1000,
+    student: STUDENT_SIZES.student,
+    /** The same budget for every student: a fixed number of steps (linear decay to a tenth of the rate). */
+    fit: {
+      maxSteps: full ? 1500 : 100, epochs: 10_000, batchSize: 32, learningRate: 1e-2, clipNorm: 5,
+      schedule: { kind: "linear", finalFraction: 0.1 },
+    } as TrainerOptions<DistillExample>,
+    /** Seeds for the comparisons whose claims are checked (section 1) ... */
+    seeds: full ? [1, 2, 3] : [1, 2],
+    /** ... and for the sweeps (temperature, size, ensemble). */
+    sweepSeeds: full ? [1, 2, 3] : [1],
+    temperatures: [1, 2, 4, 8],
+    sizes: full ? ["tiny", "small", "student", "medium", "large", "teacher"] : ["tiny", "student", "medium"],
+    transferSizes: full ? [0, 5000, 20000, 50000] : [0, 3000],
+    generations: full ? 3 : 2,
+    evalEvery: full ? 100 : 20,
+  };
 }
 
 export interface StudentRun {

@@ -24,7 +24,7 @@ export const TEACHER_NAMES: readonly TeacherName[] = ["bilstm", "cnn", "transfor
 
 /** The SST-2 split every teacher and student of a mode shares (full = notebooks 01-03's, so the vocabulary is theirs). */
 export function teacherData(m: Mode = currentMode()): Sst2Options {
-  return m === "full" ? { valSize: 1000, minCount: 2, seed: 0 } : { trainSize: 4000, valSize: 500, minCount: 1, seed: 0 };
+  return m === "full" ? { valSize: 1000, minCount: 2, seed: 0 } : { trainSize: 3000, valSize: 300, minCount: 1, seed: 0 };
 }
 
 export interface TeacherSpec {
@@ -51,7 +51,7 @@ export function teacherSpec(name: TeacherName, m: Mode = currentMode()): Teacher
     case "bilstm": // notebook 01
       return {
         name, label: "BiLSTM", fit: fit(2e-3, full ? 8 : 2), sources: [...COMMON, "nn/rnn.ts", "models/rnn_classifier.ts"],
-        make: (vocabSize) => new RnnClassifier({ vocabSize, embedDim: full ? 128 : 48, hidden: full ? 128 : 48, dropout: 0.3, maxLen: 60, seed: 1 }),
+        make: (vocabSize) => new RnnClassifier({ vocabSize, embedDim: full ? 128 : 32, hidden: full ? 128 : 32, dropout: 0.3, maxLen: 60, seed: 1 }),
       };
     case "cnn": // notebook 02
       return {
@@ -60,9 +60,9 @@ export function teacherSpec(name: TeacherName, m: Mode = currentMode()): Teacher
       };
     case "transformer": // notebook 03
       return {
-        name, label: "transformer", fit: fit(1e-3, full ? 6 : 3),
+        name, label: "transformer", fit: fit(1e-3, full ? 6 : 2),
         sources: [...COMMON, "nn/transformer.ts", "nn/attention.ts", "nn/positions.ts", "models/transformer_classifier.ts"],
-        make: (vocabSize) => new TransformerClassifier({ vocabSize, width: full ? 128 : 48, heads: 4, layers: 2, mlpRatio: 4, dropout: 0.1, pooling: "mean", maxLen: 60, seed: 1 }),
+        make: (vocabSize) => new TransformerClassifier({ vocabSize, width: full ? 128 : 32, heads: 4, layers: full ? 2 : 1, mlpRatio: 4, dropout: 0.1, pooling: "mean", maxLen: 60, seed: 1 }),
       };
     default:
       throw new Error(`teacher "${name}" is unknown: use one of ${TEACHER_NAMES.join(", ")}.`);

@@ -152,6 +152,10 @@ export interface LineChartOptions {
   yLabel?: string;
   /** Log-scale y axis: losses span orders of magnitude. */
   logY?: boolean;
+  /** Log-scale x axis: model sizes span orders of magnitude. */
+  logX?: boolean;
+  /** Markers on every point, not only lines (sweeps with few points). */
+  markers?: boolean;
   height?: number;
   /** false: only build the figure (for tests or to show later). */
   show?: boolean;
@@ -173,7 +177,7 @@ export function lineChart(o: LineChartOptions): Figure {
     }
     return {
       type: "scatter",
-      mode: s.y.length === 1 ? "lines+markers" : "lines",
+      mode: s.y.length === 1 || o.markers ? "lines+markers" : "lines",
       name: label(s.name),
       x: s.x ?? s.y.map((_, j) => j),
       y: s.y.map(finiteOrNull),
@@ -181,6 +185,7 @@ export function lineChart(o: LineChartOptions): Figure {
   });
   const layout = baseLayout(o);
   if (o.logY) (layout.yaxis as Json).type = "log";
+  if (o.logX) (layout.xaxis as Json).type = "log";
   const summary = o.series
     .map((s) => `${s.name}: ${s.y.length} points, last ${s.y.length ? formatNumber(s.y[s.y.length - 1]) : "-"}`)
     .join("; ");
@@ -346,6 +351,8 @@ export interface BarChartOptions {
   xLabel?: string;
   yLabel?: string;
   horizontal?: boolean;
+  /** Value-axis range, e.g. [0.6, 0.9]: bars from 0 hide differences of a point or two. */
+  valueRange?: [number, number];
   height?: number;
   show?: boolean;
 }
@@ -390,6 +397,7 @@ export function barChart(o: BarChartOptions): Figure {
   }
   const layout = baseLayout(o);
   layout.barmode = "group";
+  if (o.valueRange) (layout[o.horizontal ? "xaxis" : "yaxis"] as Json).range = o.valueRange;
   const fig = figure("bar chart", data, layout, `${o.title ?? ""} — ${summary}`);
   return o.show === false ? fig : display(fig);
 }
