@@ -9,6 +9,7 @@
 // Full-mode teachers take a while (see README); make them ahead of time with
 //   npm run teachers -- --full
 import { createHash } from "node:crypto";
+import * as path from "node:path";
 import { Mode, mode as currentMode } from "../mode";
 import { Sst2Data, Sst2Options } from "./sst2";
 import { SentenceClassifier, LabelledIds } from "../models/classifier";
@@ -94,6 +95,8 @@ export interface Sst2TeachersOptions {
   /** When no fitting checkpoint exists: "train" (default) now, or "error" with the command that makes them. */
   ifMissing?: "train" | "error";
   log?: (message: string) => void;
+  /** Folder for the teachers' checkpoints (default: checkpoints/ at the repository root). */
+  cacheRoot?: string;
 }
 
 /** The command that makes (and caches) the teachers of a mode. */
@@ -110,7 +113,7 @@ export async function sst2Teachers(opts: Sst2TeachersOptions): Promise<Teacher[]
   const teachers: Teacher[] = [];
   for (const name of names) {
     const spec = teacherSpec(name, m);
-    const dir = checkpointDir(`teacher-${name}-${m}`);
+    const dir = opts.cacheRoot ? path.join(opts.cacheRoot, `teacher-${name}-${m}`) : checkpointDir(`teacher-${name}-${m}`);
     const key = {
       mode: m, trainSize: data.train.encoded.length, valSize: data.val.encoded.length, vocabSize: data.vocab.size, vocabHash,
       fit: JSON.parse(JSON.stringify(spec.fit)), code: sourceFingerprint(spec.sources),
