@@ -2,7 +2,8 @@
 // temperature does to a teacher's distribution.
 import * as tf from "@tensorflow/tfjs";
 import { softTargets } from "../train/distill";
-import { barChart, summarised, Bar, Figure } from "./plot";
+import { barChart, Bar, Figure } from "./plot";
+import { summarised } from "./display";
 import { showTable, Table } from "./table";
 
 export interface StudentRow {
@@ -24,7 +25,7 @@ export interface StudentsViewOptions {
 }
 
 /** A table (mean ± std over seeds, parameters, size ratio to the first reference) and a bar chart with error bars. */
-export function studentsView(o: StudentsViewOptions): { table: Table; chart?: Figure; text: string } {
+export function studentsView(o: StudentsViewOptions): { table: Table; chart?: Figure } {
   const refs = o.references ?? [];
   const base = refs[0]?.params;
   const rows = [
@@ -33,7 +34,7 @@ export function studentsView(o: StudentsViewOptions): { table: Table; chart?: Fi
   ];
   const table = showTable(rows, { title: o.title, precision: 3 });
   const text = `[students] ${o.title}: ${o.rows.map((r) => `${r.name} ${r.mean.toFixed(3)}`).join(", ")}`;
-  if (o.chart === false) return summarised({ table, text });
+  if (o.chart === false) return summarised({ table }, text, true);
   const bars: Bar[] = [
     ...refs.map((r) => ({ label: r.name, value: r.accuracy })),
     ...o.rows.map((r) => ({ label: r.name, value: r.mean, error: r.n > 1 ? r.std : undefined })),
@@ -44,7 +45,7 @@ export function studentsView(o: StudentsViewOptions): { table: Table; chart?: Fi
     title: `${o.title} (error bars: ± std over seeds)`, bars, yLabel: "SST-2 dev accuracy", height: 380,
     valueRange: [Math.max(0, lo - 0.05), Math.min(1, hi + 0.02)],
   });
-  return summarised({ table, chart, text });
+  return summarised({ table, chart }, text, true);
 }
 
 export interface TemperatureViewOptions {
