@@ -163,14 +163,14 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
     return tf.tidy(() => this.terms(batch, training).total);
   }
 
-  /** Each term's value and the weighted total (the Trainer only needs the total; notebooks may plot the parts). */
+  /** Each term's value and the weighted total (the Trainer only needs the total). Call inside tf.tidy. */
   terms(batch: DistillBatch, training: boolean): { total: tf.Scalar; parts: Partial<Record<(typeof WEIGHTS)[number], tf.Scalar>> } {
     const o = this.objective;
     const s = this.logits(batch, training);
     const parts: Partial<Record<(typeof WEIGHTS)[number], tf.Scalar>> = {};
     if (o.gold > 0) parts.gold = hardLabelLoss(s, batch.labels as tf.Tensor1D, batch.gold as tf.Tensor1D);
     if ((o.teacherLabel > 0 || o.soft > 0) && !batch.targets) {
-      throw new Error("these examples carry no teacherLogits and the Distiller has no teachers: label them first (labelWithTeachers(teachers, examples)).");
+      throw new Error("these examples carry no teacherLogits and the Distiller has no teachers: label them first: labelWithTeachers({ teachers, examples }).");
     }
     if (o.teacherLabel > 0) parts.teacherLabel = hardLabelLoss(s, batch.teacherLabels as tf.Tensor1D);
     if (o.soft > 0) parts.soft = softTargetLoss(s, batch.targets as tf.Tensor2D, { temperature: o.temperature, form: o.form });
