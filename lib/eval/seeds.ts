@@ -25,28 +25,33 @@ export function accuracyStdErr(p: number, n: number): number {
   return Math.sqrt((p * (1 - p)) / n);
 }
 
-export type Verdict = "holds" | "within noise" | "fails";
+export type Verdict = "holds" | "reversed" | "within noise";
 
 export interface Comparison {
   /** a.mean − b.mean */
   difference: number;
-  /** Two standard errors of the difference (at least two of the test set's own). */
+  /** Standard error of the difference (see compareRuns). */
   noise: number;
-  /** Whether "a ≥ b" holds: a ahead by more than the noise ("holds"), behind by more ("fails"), or neither. */
+  /** On "a > b": a ahead by more than 2·noise ("holds"), behind by more ("reversed"), or neither. */
   verdict: Verdict;
 }
 
 /**
- * Is recipe a at least as good as recipe b? The noise is twice the standard error of the difference of the two
- * seed means, sqrt(std_a²/n_a + std_b²/n_b), but never below twice the test set's binomial standard error
- * (testSize examples): with two or three seeds the spread of the seeds alone can look deceptively small.
+ * Is recipe a better than recipe b, given the noise? The standard error of the gap between two seed means, each
+ * scored on the same testSize examples, is
+ *   se² = std_a²/n_a + std_b²/n_b + p_a(1−p_a)/testSize + p_b(1−p_b)/testSize
+ * (the seeds' spread, plus the test set's binomial noise, which more seeds do not shrink); the verdict needs the
+ * gap to pass 2·se. The same rule as the ELECTRA lecture's claims table (lib/eval/claims on the electra branch).
  */
 export function compareRuns(a: SeedSummary, b: SeedSummary, opts: { testSize: number }): Comparison {
+  const n = opts.testSize;
+  for (const [k, v] of [["a", a], ["b", b]] as const) {
+    if (!(v.mean >= 0 && v.mean <= 1)) throw new Error(`compareRuns: ${k}.mean (${v.mean}) must be an accuracy in [0, 1].`);
+  }
+  const binomial = (p: number) => (p * (1 - p)) / n;
+  accuracyStdErr(a.mean, n); // validates testSize
+  const noise = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n + binomial(a.mean) + binomial(b.mean));
   const difference = a.mean - b.mean;
-  const seedSe = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n);
-  const testSe = accuracyStdErr(Math.min(1, Math.max(0, (a.mean + b.mean) / 2)), opts.testSize);
-  const noise = 2 * Math.max(seedSe, testSe);
-  const verdict: Verdict = difference > noise ? "holds" : difference < -noise ? "fails" : "within noise";
+  const verdict: Verdict = difference > 2 * noise ? "holds" : difference < -2 * noise ? "reversed" : "within noise";
   return { difference, noise, verdict };
 }
-

@@ -137,22 +137,21 @@ export interface BornAgainOptions {
 
 /**
  * Born-again networks (Furlanello et al. 2018): students of the teacher's own architecture, each generation
- * taught by the previous one. Returns dev accuracy per generation (generation 0 = trained on gold only).
+ * taught by the previous one. One result per generation (generation 0 = trained on gold only), one seed each.
  */
-export async function bornAgain(o: BornAgainOptions): Promise<{ generation: number; devAccuracy: number; devPred: number[] }[]> {
+export async function bornAgain(o: BornAgainOptions): Promise<StudentResult[]> {
   if (!(Number.isInteger(o.generations) && o.generations >= 1)) throw new Error(`generations (${o.generations}) must be an integer >= 1.`);
-  const out: { generation: number; devAccuracy: number; devPred: number[] }[] = [];
+  const out: StudentResult[] = [];
   let train: DistillExample[] = goldExamples(o.train);
   for (let g = 0; g <= o.generations; g++) {
     const seed = (o.seed ?? 0) + g;
-    const r = await trainStudents({
-      name: `generation ${g}`, make: () => o.make(seed), train, dev: o.dev, objective: g === 0 ? { gold: 1 } : o.objective, fit: o.fit, seeds: [seed],
-      onStudent: (student) => {
-        // The next generation's teacher: its outputs on the training set, computed once.
-        train = labelWithTeachers({ teachers: [student], examples: goldExamples(o.train) });
-      },
-    });
-    out.push({ generation: g, devAccuracy: r.mean, devPred: r.runs[0].devPred });
+    out.push(
+      await trainStudents({
+        name: `generation ${g}`, make: () => o.make(seed), train, dev: o.dev, objective: g === 0 ? { gold: 1 } : o.objective, fit: o.fit, seeds: [seed],
+        // The next generation's teacher: this one's outputs on the training set, computed once.
+        onStudent: (student) => void (train = labelWithTeachers({ teachers: [student], examples: goldExamples(o.train) })),
+      }),
+    );
   }
   return out;
 }
