@@ -37,6 +37,14 @@ test("sourceFingerprint: stable, specific to the files, and clear about a missin
   for (const name of ["bilstm", "cnn", "transformer"] as const) assert.match(sourceFingerprint(teacherSpec(name, "quick").sources), /^[0-9a-f]{16}$/);
 });
 
+test("every teacher architecture frees all its tensors on dispose (the notebook ends with none alive)", () => {
+  for (const name of ["bilstm", "cnn", "transformer"] as const) {
+    const before = tf.memory().numTensors;
+    teacherSpec(name, "quick").make(50).dispose();
+    assert.equal(tf.memory().numTensors, before, `${name} left tensors behind`);
+  }
+});
+
 test("teacher cache: trains once, loads the same weights next time, retrains when the data changes, and can refuse to train", async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "teachers-"));
   try {
