@@ -4,7 +4,7 @@
 // Needs ./course setup (.venv with nbgrader). Takes a few minutes: each submission is one kernel run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   cellSource, homework, releasedOf, result, scratchCourse, sourceOf, taskMaxima, taskPoints, withCell, withCellAfter,
@@ -30,6 +30,20 @@ test("hw_attention: the release hides solutions and hidden tests and leaves stub
   const checks = released.cells.filter((c) => /_check$/.test(c.metadata.nbgrader?.grade_id ?? ""));
   assert.equal(checks.length, 5);
   assert.ok(checks.every((c) => /passed\(/.test(cellSource(c))));
+
+  // Inputs the grader cannot take are reported, not crashed on (no kernel runs for these).
+  const bad = join(course, "bad");
+  mkdirSync(bad, { recursive: true });
+  writeFileSync(join(bad, "broken.ipynb"), "{ this is not json");
+  writeFileSync(join(bad, "other.ipynb"), JSON.stringify({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 }));
+  const g = homework(course, ["grade", bad]);
+  assert.equal(g.status, 1, g.output);
+  assert.match(g.output, /broken\.ipynb: NOT GRADED\n\s+not a readable notebook/);
+  assert.match(g.output, /other\.ipynb: NOT GRADED\n\s+.*cannot tell which assignment this is .*pass --assignment NAME/);
+  assert.match(g.output, /homework: graded 0 of 2 submission\(s\)/);
+  const unknown = homework(course, ["release", "hw_nothing"]);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.output, /no assignment 'hw_nothing': known ones are hw_attention/);
 });
 
 test("hw_attention: grading full / blank / one wrong task / throw + endless loop + edited and deleted test cells", () => {
