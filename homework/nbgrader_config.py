@@ -30,3 +30,10 @@ c.Execute.timeout = int(os.environ.get("NLU_GRADE_TIMEOUT", "300"))
 c.Execute.startup_timeout = 120
 # Deleted read-only cells are put back by scripts/homework.py before autograding (nbgrader's own
 # OverwriteCells.add_missing_cells prefixes the cell with a Python "#" comment, a syntax error in TypeScript).
+
+# Feedback shows each test cell's result and error message, but not the hidden tests' code (an assignment can be
+# given again next term).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -97,6 +97,8 @@ test("hw_attention: grading full / blank / one wrong task / throw + endless loop
   const feedback = readFileSync(d.feedback, "utf8");
   assert.match(feedback, /index 7 out of range in my attention/, "the feedback shows the error the student's code raised");
   assert.match(feedback, /CellTimeoutError/, "the feedback shows the time-out");
+  assert.match(feedback, /Score: 14\.0 \/ 20\.0/);
+  assert.doesNotMatch(feedback, /BEGIN HIDDEN TESTS|ref\.splitHeads\(x, h\)/, "the feedback does not show the hidden tests' code");
   // The printed report names the task, the points and the reason.
   assert.match(run.output, /Task 1\s+0 \/ 5\n\s+task1_check \(0\/2\): RangeError: index 7 out of range/);
 
