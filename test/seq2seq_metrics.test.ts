@@ -78,6 +78,9 @@ test("edit distance, exact match, token accuracy and top-k by hand", () => {
   assert.equal(editDistance(["x", "_", "1"], ["x", "_", "1"]), 0);
   assert.equal(editDistance([1, 2, 3], [2, 3, 4]), 2);
   assert.equal(editDistance("naïve", "naive"), 1); // code points, not bytes
+  assert.equal(editDistance("kitten", "sitting", 1), 2); // limit 1 exceeded: limit + 1
+  assert.equal(editDistance("kitten", "sitting", 3), 3);
+  assert.equal(editDistance("a", "abcdef", 2), 3);
   assert.equal(exactMatch([["a", "b"], ["c"]], [["a", "b"], ["c", "d"]]), 0.5);
   assert.equal(exactMatch(["abc"], ["abc"]), 1);
   // pair 1: 2 of 3 positions right; pair 2: 1 right over max(1, 2) = 2 positions -> 3 / 5

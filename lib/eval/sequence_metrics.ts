@@ -27,20 +27,32 @@ function same(a: Sequence, b: Sequence): boolean {
 /**
  * Levenshtein distance: the fewest insertions, deletions and substitutions that turn `a` into `b`
  * (each costs 1). Strings compare code points; arrays compare elements with ===. O(|a|·|b|) time, O(|b|) memory.
+ * With `limit`, stops as soon as the distance must exceed it and returns limit + 1 (a search for near words
+ * needs no exact distance for far ones).
  */
-export function editDistance(a: Sequence, b: Sequence): number {
+export function editDistance(a: Sequence, b: Sequence, limit = Infinity): number {
   const x = units(a);
   const y = units(b);
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  let cur = new Array<number>(y.length + 1);
+  if (Math.abs(x.length - y.length) > limit) return limit + 1;
+  let prev = new Int32Array(y.length + 1);
+  for (let j = 0; j <= y.length; j++) prev[j] = j;
+  let cur = new Int32Array(y.length + 1);
   for (let i = 1; i <= x.length; i++) {
     cur[0] = i;
+    let rowMin = i;
     for (let j = 1; j <= y.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+      const sub = prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1);
+      const ins = cur[j - 1] + 1;
+      const del = prev[j] + 1;
+      const d = sub < ins ? (sub < del ? sub : del) : ins < del ? ins : del;
+      cur[j] = d;
+      if (d < rowMin) rowMin = d;
     }
+    // Every later row is at least this row's minimum: the distance can no longer come under the limit.
+    if (rowMin > limit) return limit + 1;
     [prev, cur] = [cur, prev];
   }
-  return prev[y.length];
+  return Math.min(prev[y.length], limit + 1);
 }
 
 /** Exact match (sequence accuracy): the fraction of predictions identical to their gold sequence. */
