@@ -65,41 +65,7 @@ class TransformerMlm(nn.Module):  # lib/models BERT objective: post-LN encoder, 
         return (ce * weights.reshape(-1)).sum() / weights.sum()
 
 
-class Seq2SeqAttention(nn.Module):  # lib/models/seq2seq/rnn_seq2seq.ts: BiLSTM encoder, Luong "general" attention, input feeding
-    def __init__(self, emb=64, hidden=128):
-        super().__init__()
-        width = 2 * hidden
-        self.src_emb = nn.Embedding(VOCAB, emb)
-        self.tgt_emb = nn.Embedding(VOCAB, emb)
-        self.encoder = nn.LSTM(emb, hidden, batch_first=True, bidirectional=True)
-        self.decoder = nn.LSTMCell(emb + width, width)
-        self.w_a = nn.Linear(width, width, bias=False)
-        self.w_c = nn.Linear(2 * width, width, bias=False)
-        self.out = nn.Linear(width, VOCAB)
-
-    def loss(self, src, dec_in, dec_out):
-        enc, (h, c) = self.encoder(self.src_emb(src))  # h, c: [2, b, hidden] -> decoder state fwd ‖ bwd
-        h, c = torch.cat([h[0], h[1]], 1), torch.cat([c[0], c[1]], 1)
-        keys = self.w_a(enc)  # once per source
-        feed = torch.zeros_like(h)
-        outs = []
-        for y in self.tgt_emb(dec_in).unbind(1):
-            h, c = self.decoder(torch.cat([y, feed], 1), (h, c))
-            weights = torch.softmax(torch.bmm(keys, h.unsqueeze(2)).squeeze(2), 1)
-            context = torch.bmm(weights.unsqueeze(1), enc).squeeze(1)
-            feed = torch.tanh(self.w_c(torch.cat([context, h], 1)))
-            outs.append(feed)
-        logits = self.out(torch.stack(outs, 1))
-        return F.cross_entropy(logits.reshape(-1, VOCAB), dec_out.reshape(-1))
-
-
 def batch_for(name, gen):
-    if name == "seq2seq-attention":  # source 16, target 15 + EOS: 16 decoder steps (BOS = 5, EOS = 6)
-        src = torch.randint(7, VOCAB, (BATCH, 16), generator=gen)
-        tgt = torch.randint(7, VOCAB, (BATCH, 15), generator=gen)
-        bos = torch.full((BATCH, 1), 5)
-        eos = torch.full((BATCH, 1), 6)
-        return (src, torch.cat([bos, tgt], 1), torch.cat([tgt, eos], 1))
     if name == "transformer-mlm":
         ids = torch.randint(7, VOCAB, (BATCH, 64), generator=gen)
         weights = (torch.rand(BATCH, 64, generator=gen) < 0.15).float()
@@ -133,7 +99,7 @@ def main():
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    models = {"lstm": LstmClassifier(), "conv": ConvClassifier(), "transformer-mlm": TransformerMlm(), "seq2seq-attention": Seq2SeqAttention()}
+    models = {"lstm": LstmClassifier(), "conv": ConvClassifier(), "transformer-mlm": TransformerMlm()}
     out = {name: time_model(name, m, 3, repeats) for name, m in models.items()}
     blas = [line.strip() for line in torch.__config__.show().splitlines() if "BLAS" in line]
     print(json.dumps({**out, "torch": torch.__version__, "threads": threads, "blas": blas}))

@@ -6,11 +6,10 @@ import { Rng } from "../random";
 import { RnnClassifier } from "./rnn_classifier";
 import { CnnClassifier } from "./cnn_classifier";
 import { ElectraModel } from "./electra";
-import { RnnSeq2Seq } from "./seq2seq/rnn_seq2seq";
 
 export const REFERENCE_VOCAB = 2000;
-export type ReferenceName = "lstm" | "conv" | "transformer-mlm" | "seq2seq-attention";
-export const REFERENCE_NAMES: readonly ReferenceName[] = ["lstm", "conv", "transformer-mlm", "seq2seq-attention"];
+export type ReferenceName = "lstm" | "conv" | "transformer-mlm";
+export const REFERENCE_NAMES: readonly ReferenceName[] = ["lstm", "conv", "transformer-mlm"];
 
 export interface ReferenceModel {
   name: ReferenceName;
@@ -55,17 +54,6 @@ export function referenceModel(name: ReferenceName, seed = 0): ReferenceModel {
         batch: (size, s = 0) => {
           const rng = new Rng(s);
           return Array.from({ length: size }, () => ({ ids: randomIds(rng, 63) }));
-        },
-      };
-    case "seq2seq-attention":
-      return {
-        name,
-        description: "LSTM encoder-decoder with Luong attention: bidirectional encoder 2×128, decoder 256, general score, input feeding, embedding 64, source and target length 16, vocab 2000 each",
-        model: new RnnSeq2Seq({ sourceVocabSize: REFERENCE_VOCAB, targetVocabSize: REFERENCE_VOCAB, embedDim: 64, hidden: 128, attention: "general", dropout: 0, seed }),
-        // 15 target tokens + EOS = 16 decoder steps.
-        batch: (size, s = 0) => {
-          const rng = new Rng(s);
-          return Array.from({ length: size }, () => ({ source: randomIds(rng, 16), target: randomIds(rng, 15) }));
         },
       };
     default:

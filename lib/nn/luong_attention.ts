@@ -41,15 +41,20 @@ export interface AttentionMemory {
   memory: tf.Tensor3D;
   /** [batch, srcTime, keyDim]: h̄ (dot), W_a h̄ (general), the memory half of W_a[h; h̄] (concat) */
   keys: tf.Tensor3D;
-  /** [batch, srcTime] float32, 1 = real source token */
-  mask: tf.Tensor2D;
+  /** [batch, 1, srcTime] additive mask: 0 at real source tokens, -1e9 at padding */
+  bias: tf.Tensor3D;
+}
+
+/** The additive mask of a padding mask: mask [batch, srcTime] (1 real, 0 pad) → [batch, 1, srcTime]. */
+export function sourceBias(mask: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => tf.mul(tf.sub(mask, 1), -MASK_NEG).expandDims(1) as tf.Tensor3D);
 }
 
 export interface AttentionStep {
-  /** [batch, memoryDim] c_t */
-  context: tf.Tensor2D;
-  /** [batch, srcTime] a_t, rows sum to 1, 0 at padding */
-  weights: tf.Tensor2D;
+  /** c_t: [batch, memoryDim], or [batch, tgtTime, memoryDim] for a sequence of queries */
+  context: tf.Tensor;
+  /** a_t: [batch, srcTime] or [batch, tgtTime, srcTime]; rows sum to 1, exactly 0 at padding */
+  weights: tf.Tensor;
 }
 
 export class LuongAttention extends Module {
@@ -98,37 +103,46 @@ export class LuongAttention extends Module {
     if (d !== this.memoryDim) throw new Error(`attention memory has width ${d}, expected memoryDim ${this.memoryDim}.`);
     if (mask.shape[0] !== b || mask.shape[1] !== t) throw new Error(`attention mask [${mask.shape}] must be [batch, srcTime] = [${b}, ${t}].`);
     const keys = this.wMemory ? (this.wMemory.apply(memory) as tf.Tensor3D) : memory;
-    return { memory, keys, mask };
+    return { memory, keys, bias: sourceBias(mask) };
   }
 
-  /** Raw scores score(h_t, h̄_s) for every source position: query [batch, queryDim] → [batch, srcTime]. */
-  scores(query: tf.Tensor2D, m: AttentionMemory): tf.Tensor2D {
+  /**
+   * Raw scores score(h_t, h̄_s) for every source position. query [batch, queryDim] → [batch, srcTime]; or a whole
+   * sequence of queries at once (teacher forcing without input feeding): [batch, tgtTime, queryDim] →
+   * [batch, tgtTime, srcTime].
+   */
+  scores(query: tf.Tensor, m: AttentionMemory): tf.Tensor {
     return tf.tidy(() => {
-      const [b, t] = m.mask.shape;
-      if (query.shape[1] !== this.queryDim) throw new Error(`attention query has width ${query.shape[1]}, expected queryDim ${this.queryDim}.`);
-      if (this.score === "concat") {
-        const hidden = tf.tanh(tf.add(m.keys, this.wQuery!.apply(query).expandDims(1))); // [b, t, a]
-        return this.v!.apply(hidden).reshape([b, t]) as tf.Tensor2D;
+      if ((query.rank !== 2 && query.rank !== 3) || query.shape[query.rank - 1] !== this.queryDim) {
+        throw new Error(`attention query has shape [${query.shape}], expected [batch, ${this.queryDim}] or [batch, tgtTime, ${this.queryDim}] (queryDim).`);
       }
-      // dot and general: ⟨h_t, key_s⟩ for every s, one batched matrix-vector product.
-      return tf.matMul(m.keys, query.expandDims(2)).reshape([b, t]) as tf.Tensor2D;
+      const q = query.rank === 2 ? query.expandDims(1) : query; // [b, T, dq]
+      let s: tf.Tensor; // [b, T, S]
+      if (this.score === "concat") {
+        // v_aᵀ tanh(W_q h_t + W_m h̄_s) for every (t, s): [b, T, 1, a] + [b, 1, S, a].
+        const hidden = tf.tanh(tf.add(this.wQuery!.apply(q).expandDims(2), m.keys.expandDims(1)));
+        s = this.v!.apply(hidden).squeeze([3]);
+      } else {
+        // dot and general: ⟨h_t, key_s⟩ for every (t, s), one batched matrix product.
+        s = tf.matMul(q, m.keys, false, true);
+      }
+      return query.rank === 2 ? s.squeeze([1]) : s;
     });
   }
 
-  /** Alignment weights and context (eq. 7 and c_t): query [batch, queryDim] → context, weights. */
-  attend(query: tf.Tensor2D, m: AttentionMemory): AttentionStep {
+  /** Alignment weights and context (eq. 7 and c_t), for one query per row or a sequence of them (see scores). */
+  attend(query: tf.Tensor, m: AttentionMemory): AttentionStep {
     return tf.tidy(() => {
-      const [b, t] = m.mask.shape;
+      const s = this.scores(query, m);
       // Additive mask: padding scores get -1e9, so their softmax weight is exp(-1e9) = 0.
-      const masked = tf.add(this.scores(query, m), tf.mul(tf.sub(m.mask, 1), -MASK_NEG));
-      const weights = tf.softmax(masked) as tf.Tensor2D;
-      const context = tf.matMul(weights.reshape([b, 1, t]), m.memory).reshape([b, this.memoryDim]) as tf.Tensor2D;
-      return { context, weights };
+      const weights = tf.softmax(tf.add(s.rank === 2 ? s.expandDims(1) : s, m.bias)); // [b, T, S]
+      const context = tf.matMul(weights, m.memory); // [b, T, dm]
+      return s.rank === 2 ? { context: context.squeeze([1]), weights: weights.squeeze([1]) } : { context, weights };
     });
   }
 
-  /** h̃_t = tanh(W_c [c_t ; h_t]) (eq. 5): context [batch, memoryDim], query [batch, queryDim] → [batch, outputDim]. */
-  attentionalState(context: tf.Tensor2D, query: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.tanh(this.combine.apply(tf.concat([context, query], 1))) as tf.Tensor2D);
+  /** h̃_t = tanh(W_c [c_t ; h_t]) (eq. 5): context [..., memoryDim], query [..., queryDim] → [..., outputDim]. */
+  attentionalState(context: tf.Tensor, query: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.tanh(this.combine.apply(tf.concat([context, query], -1))));
   }
 }
