@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Seq2SeqCodec, collateSeq2Seq, teacherForcing } from "../lib/data/seq2seq";
 import { BOS_ID, EOS_ID, PAD_ID } from "../lib/data/vocab";
 import { RnnSeq2Seq } from "../lib/models/seq2seq/rnn_seq2seq";
-import { toySeq2Seq, toyVocab } from "../lib/tasks/seq2seq_toy";
+import { prepareToyTask } from "../lib/tasks/seq2seq_toy";
+import { evaluateSeq2Seq } from "../lib/eval/seq2seq_eval";
 import { Trainer } from "../lib/train/trainer";
 import { traceMemory, useBestBackend } from "../lib/engine";
 import { decodeAll } from "../lib/decode";
@@ -70,15 +71,20 @@ test("padding a batch does not change an example's loss (source and target paddi
 
 test("a model trained on the copy task with the Trainer decodes it perfectly", async () => {
   await useBestBackend(); // native TensorFlow when it is built: the pure-JS backend takes minutes here
-  const train = toySeq2Seq({ task: "copy", count: 1500, symbols: 6, length: [2, 6], seed: 1 });
-  const test_ = toySeq2Seq({ task: "copy", count: 60, symbols: 6, length: [2, 6], seed: 2 });
-  const vocab = toyVocab(6);
-  const model = new RnnSeq2Seq({ sourceVocabSize: vocab.size, targetVocabSize: vocab.size, embedDim: 16, hidden: 32, attention: "general", dropout: 0, seed: 0 });
-  const trainer = new Trainer(model, { batchSize: 32, epochs: 4, learningRate: 5e-3, clipNorm: 5, progress: false, plot: false });
-  const history = await trainer.fit(train);
-  assert.ok(history.steps[history.steps.length - 1].loss < 0.05, `final loss ${history.steps[history.steps.length - 1].loss}`);
-  const outs = await decodeAll(model, test_.map((e) => e.source));
-  assert.equal(exactMatch(test_.map((e) => e.target), outs.map((h) => h[0].tokens)), 1);
+  const task = prepareToyTask({ task: "copy", trainSize: 2000, evalSize: 100, symbols: 8, length: [2, 6], seed: 1 });
+  const size = task.codec.sourceVocab.size;
+  const model = new RnnSeq2Seq({ sourceVocabSize: size, targetVocabSize: size, embedDim: 16, hidden: 64, attention: "general", dropout: 0, seed: 0 });
+  // A decaying learning rate lets the last steps settle: at a constant 5e-3 one test string in 100-200 kept a
+  // doubled or dropped repeated letter (seeds 0-2 measured); with the decay all were copied exactly.
+  const trainer = new Trainer(model, { batchSize: 32, epochs: 3, learningRate: 5e-3, schedule: { kind: "linear", finalFraction: 0.05 }, clipNorm: 5, progress: false, plot: false });
+  const history = await trainer.fit(task.train);
+  assert.ok(history.steps[history.steps.length - 1].loss < 0.02, `final loss ${history.steps[history.steps.length - 1].loss}`);
+  const outs = await decodeAll(model, task.test.map((e) => e.source));
+  assert.equal(exactMatch(task.test.map((e) => e.target), outs.map((h) => h[0].tokens)), 1);
+  // The same through evaluateSeq2Seq, on text: every test string copied exactly.
+  const r = await evaluateSeq2Seq({ model, codec: task.codec, examples: task.test, metrics: ["cer"] });
+  assert.equal(r.exactMatch, 1);
+  assert.equal(r.cer, 0);
   trainer.dispose();
   model.dispose();
 });
@@ -87,7 +93,7 @@ test("memory stays flat across training steps (LSTM with attention, GRU without)
   for (const [cell, attention] of [["lstm", "general"], ["gru", "none"]] as const) {
     const model = new RnnSeq2Seq({ sourceVocabSize: 16, targetVocabSize: 16, embedDim: 8, hidden: 8, cell, attention, layers: 2, seed: 1 });
     const trainer = new Trainer(model, { progress: false, plot: false, clipNorm: 1 });
-    const batch = toySeq2Seq({ task: "reverse", count: 4, symbols: 9, seed: 3 });
+    const batch = prepareToyTask({ task: "reverse", trainSize: 4, evalSize: 1, symbols: 9, seed: 3 }).train;
     const trace = traceMemory(() => trainer.trainBatch(batch), { steps: 10, warmup: 2 });
     assert.ok(trace.flat, `${cell}/${attention} grew: ${trace.growth}`);
     trainer.dispose();

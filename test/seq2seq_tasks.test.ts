@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { prepareCogs } from "../lib/tasks/cogs";
 import { prepareMulti30k } from "../lib/tasks/multi30k";
 import { NearestWordCorrector, keepInLexicon, prepareSpelling } from "../lib/tasks/spelling";
-import { toySeq2Seq, toyVocab } from "../lib/tasks/seq2seq_toy";
-import { Seq2SeqCodec } from "../lib/data/seq2seq";
+import { prepareToyTask, toyPairs } from "../lib/tasks/seq2seq_toy";
 import { RnnSeq2Seq } from "../lib/models/seq2seq/rnn_seq2seq";
 import { accuracyBy, evaluateSeq2Seq, lengthBucket } from "../lib/eval/seq2seq_eval";
 import { pairedComparison } from "../lib/eval/paired";
@@ -51,11 +50,10 @@ test("spelling: pooled lists, lower-cased, no identical pairs; the edit-distance
 });
 
 test("evaluateSeq2Seq: decodes, detokenizes and scores; accuracy by group and by length bucket", async () => {
-  const vocab = toyVocab(5);
-  const codec = Seq2SeqCodec.build([{ source: "abcde", target: "abcde" }], { source: { tokenization: "char" }, target: { tokenization: "char" }, shared: true });
-  assert.equal(codec.sourceVocab.size, vocab.size);
-  const model = new RnnSeq2Seq({ sourceVocabSize: vocab.size, targetVocabSize: vocab.size, embedDim: 8, hidden: 8, seed: 1, maxTargetLen: 8 });
-  const examples = toySeq2Seq({ count: 6, symbols: 5, length: [2, 6], seed: 4 }).map((e) => ({ ...e, targetText: codec.decodeTarget(e.target) }));
+  const task = prepareToyTask({ task: "reverse", trainSize: 50, evalSize: 6, symbols: 5, length: [2, 6], seed: 4 });
+  const codec = task.codec;
+  const model = new RnnSeq2Seq({ sourceVocabSize: codec.sourceVocab.size, targetVocabSize: codec.targetVocab.size, embedDim: 8, hidden: 8, seed: 1, maxTargetLen: 8 });
+  const examples = task.test;
   const r = await evaluateSeq2Seq({ model, codec, examples, metrics: ["tokenAccuracy", "cer", "bleu"], strategy: { kind: "beam", beamSize: 5 } });
   assert.equal(r.predictions.length, 6);
   assert.ok(r.predictions.every((p) => p.candidates.length === 5 && p.predicted === p.candidates[0]));
@@ -69,6 +67,16 @@ test("evaluateSeq2Seq: decodes, detokenizes and scores; accuracy by group and by
   assert.equal(lengthBucket(5), "5–8");
   await assert.rejects(evaluateSeq2Seq({ model, codec, examples, metrics: ["rouge" as "bleu"] }), /metric "rouge" is unknown/);
   model.dispose();
+});
+
+test("toy tasks: copy and reverse pairs as text, a shared character codec, seeded", () => {
+  assert.deepEqual(toyPairs(2, { task: "reverse", length: 4, seed: 1 }).map((p) => p.target), toyPairs(2, { task: "reverse", length: 4, seed: 1 }).map((p) => p.source.split("").reverse().join("")));
+  const t = prepareToyTask({ task: "copy", trainSize: 30, evalSize: 5, symbols: 4, length: [2, 3] });
+  assert.equal(t.codec.sourceVocab, t.codec.targetVocab);
+  assert.equal(t.codec.sourceVocab.size, 7 + 4);
+  assert.ok(t.train.every((p) => p.sourceText === p.targetText && p.length >= 2 && p.length <= 3));
+  assert.throws(() => toyPairs(3, { symbols: 30 }), /symbols \(30\)/);
+  assert.throws(() => toyPairs(3, { task: "sort" as "copy" }), /toy task "sort" is unknown/);
 });
 
 test("paired comparison: a clear gap holds, a reversed one is reversed, noise is undecided", () => {

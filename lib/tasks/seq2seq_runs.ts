@@ -7,7 +7,9 @@ import { Trainer, TrainerOptions } from "../train/trainer";
 import { checkpointDir, pretrainCached } from "../models/pretrain_cache";
 import { mode } from "../mode";
 import { StepDecoder, greedyDecode } from "../decode";
-import { Seq2SeqCodec } from "../data/seq2seq";
+import { Seq2SeqBatch, Seq2SeqCodec } from "../data/seq2seq";
+import { RnnSeq2Seq, RnnSeq2SeqOptions } from "../models/seq2seq/rnn_seq2seq";
+import { Seq2SeqTask, TaskPair } from "./seq2seq_task";
 
 export interface FitCachedOptions<P, M> {
   /** Checkpoint name (letters, digits, . _ -); the mode is appended, so quick and full runs never mix. */
@@ -58,6 +60,31 @@ export async function fitCached<P, B extends TensorBatch, M extends Module & Tra
   });
   const { losses, seconds } = r.result;
   return { model: r.model, losses, seconds, msPerStep: (1000 * seconds) / Math.max(1, losses.length), loaded: r.loaded };
+}
+
+export interface TrainRnnSeq2SeqOptions {
+  /** Checkpoint name, e.g. "cogs-general". */
+  name: string;
+  task: Seq2SeqTask;
+  /** Model options; the vocabulary sizes come from the task's codec. */
+  model: Omit<RnnSeq2SeqOptions, "sourceVocabSize" | "targetVocabSize">;
+  /** Trainer options; examples are bucketed by target length unless bucketBy says otherwise. */
+  trainer: TrainerOptions<TaskPair>;
+  force?: boolean;
+}
+
+/** An RnnSeq2Seq for a task, trained on its training split with the one Trainer (cached, see fitCached). */
+export function trainRnnSeq2Seq(opts: TrainRnnSeq2SeqOptions): Promise<FitCachedResult<RnnSeq2Seq>> {
+  const { codec } = opts.task;
+  return fitCached<TaskPair, Seq2SeqBatch, RnnSeq2Seq>({
+    name: opts.name,
+    make: () => new RnnSeq2Seq({ ...opts.model, sourceVocabSize: codec.sourceVocab.size, targetVocabSize: codec.targetVocab.size }),
+    train: opts.task.train,
+    // Similar target lengths in one batch: the decoder unrolls to the longest target, so less padding is less time.
+    trainer: { bucketBy: (e) => e.target.length, ...opts.trainer },
+    key: { task: opts.task.name, vocab: [codec.sourceVocab.size, codec.targetVocab.size] },
+    force: opts.force,
+  });
 }
 
 export interface Alignment {
