@@ -9,6 +9,7 @@ import { prepareToyTask, toyPairs } from "../lib/tasks/seq2seq_toy";
 import { RnnSeq2Seq } from "../lib/models/seq2seq/rnn_seq2seq";
 import { accuracyBy, evaluateSeq2Seq, lengthBucket } from "../lib/eval/seq2seq_eval";
 import { pairedComparison } from "../lib/eval/paired";
+import { alignmentHeatmap, movingAverage, captureDisplays } from "../lib/viz";
 import { EOS_ID } from "../lib/data/vocab";
 
 test("COGS: whitespace symbols on both sides, generalization categories, subsets per category", async () => {
@@ -94,4 +95,13 @@ test("paired comparison: a clear gap holds, a reversed one is reversed, noise is
   assert.equal(small.standardError, 0.25);
   assert.equal(small.verdict, "within noise");
   assert.throws(() => pairedComparison([1], [1, 2]), /one score of each system per example/);
+});
+
+test("views: moving average of a loss curve; an alignment heatmap checks its rows", () => {
+  assert.deepEqual(movingAverage([1, 3, 5, 7], 2), [1, 2, 4, 6]);
+  assert.deepEqual(movingAverage([2, 2, 2]), [2, 2, 2]);
+  assert.throws(() => movingAverage([1], 0), /window \(0\)/);
+  const { outputs } = captureDisplays(() => alignmentHeatmap({ source: ["a", "b"], output: ["b", "a", "[EOS]"], weights: [[0, 1], [1, 0], [0.5, 0.5]] }, "reverse"));
+  assert.equal(outputs.length, 1);
+  assert.throws(() => alignmentHeatmap({ source: ["a"], output: ["a", "b"], weights: [[1]] }), /1 rows of weights for 2 generated tokens/);
 });

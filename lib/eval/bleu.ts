@@ -5,7 +5,7 @@
 //
 // Why write it by hand: BLEU is what the lecture's translation section reports, and the number is only
 // comparable to published ones if every detail matches sacreBLEU's signature
-// `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x`. test/bleu.test.ts checks this file against values
+// `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x`. test/seq2seq_metrics.test.ts checks this file against values
 // sacreBLEU 2.6 computed for the same hypotheses and references (committed as numbers).
 //
 //   corpusBleu({ hypotheses: ["Ein Hund läuft."], references: [["Ein Hund rennt."]] }).score

@@ -73,8 +73,10 @@ export interface TrainRnnSeq2SeqOptions {
   force?: boolean;
 }
 
+export type TrainedSeq2Seq = FitCachedResult<RnnSeq2Seq>;
+
 /** An RnnSeq2Seq for a task, trained on its training split with the one Trainer (cached, see fitCached). */
-export function trainRnnSeq2Seq(opts: TrainRnnSeq2SeqOptions): Promise<FitCachedResult<RnnSeq2Seq>> {
+export function trainRnnSeq2Seq(opts: TrainRnnSeq2SeqOptions): Promise<TrainedSeq2Seq> {
   const { codec } = opts.task;
   return fitCached<TaskPair, Seq2SeqBatch, RnnSeq2Seq>({
     name: opts.name,
