@@ -16,3 +16,5 @@ export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
 export { studentsView, temperatureView } from "./distill";
 export type { StudentRow, StudentsViewOptions, TemperatureViewOptions } from "./distill";
+export { alignmentHeatmap, movingAverage } from "./alignment";
+export type { AlignmentView } from "./alignment";
