@@ -14,6 +14,7 @@ import { TransformerEncoder } from "../nn/transformer";
 import { padIds } from "../data/batching";
 import { CLS_ID, Vocab } from "../data/vocab";
 import { Rng } from "../random";
+import { checkIds, checkShapes } from "../nn/check";
 import { Trainable } from "../train/model";
 import { classificationLoss } from "../train/losses";
 import { maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
@@ -358,6 +359,8 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
  */
 export function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const shape = x.shape;
+  checkShapes("gatherRows", { x: [x, ["m", "w"]], idx: [idx, ["n"]] });
+  checkIds("gatherRows", "row index", idx, shape[0], `indices must be rows of x [${shape}].`);
   // idx is an input (and saved) so that it is still alive when the backward pass runs.
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, indices, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];

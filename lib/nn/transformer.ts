@@ -14,6 +14,7 @@ import { MultiHeadAttention, causalMask, combineMasks, paddingMask } from "./att
 import { PositionKind, Positions, makePositions } from "./positions";
 import { RELATIVE_BIAS_KINDS, RelativeBias, RelativeBiasKind, makeRelativeBias } from "./relative_positions";
 import { Rng } from "../random";
+import { checkShapes } from "./check";
 
 export type NormPlacement = "post" | "pre" | "none";
 /** Absolute positions added to the tokens ("learned", "sinusoidal") or a relative bias on the scores ("alibi", "t5"). */
@@ -403,9 +404,11 @@ export class TransformerDecoder extends TransformerStack {
    */
   apply(ids: tf.Tensor, opts: DecoderApplyOptions = {}): DecoderResult {
     checkMask01(opts.mask01, ids);
-    if (opts.contextMask01 && opts.context && opts.contextMask01.shape[1] !== opts.context.shape[1]) {
-      throw new Error(`contextMask01 [${opts.contextMask01.shape}] must be [batch, s] for context [${opts.context.shape}].`);
-    }
+    checkShapes("TransformerDecoder", {
+      ids: [ids, ["batch", "t"]],
+      context: [opts.context, ["batch", "s", this.width]],
+      contextMask01: [opts.contextMask01, ["batch", "s"]],
+    }, "context is the encoder output [batch, s, width] and contextMask01 its padding mask [batch, s].");
     return tf.tidy(() => {
       const t = ids.shape[1] as number;
       const mask = combineMasks(causalMask(t), opts.mask01 ? paddingMask(opts.mask01) : undefined, opts.attentionMask);
