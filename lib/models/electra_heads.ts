@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "../nn/module";
 import { Embedding, LayerNorm, Linear, activate } from "../nn/layers";
 import { Rng } from "../random";
-import { checkShapes } from "../nn/check";
+import { checkIds, checkShapes } from "../nn/check";
 import { targetLogProbs } from "../train/losses";
 
 export interface TiedMlmHeadOptions {
@@ -90,4 +90,47 @@ export function copyMixtureLoss(logits: tf.Tensor2D, copyLogits: tf.Tensor1D, in
     const lse = tf.add(m, tf.log(tf.add(tf.exp(tf.sub(logCopy, m)), tf.exp(tf.sub(logGen, m)))));
     return tf.neg(tf.mean(lse)) as tf.Scalar;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers of the loss code path.
+
+/**
+ * x[idx] for distinct row indices: x: [m, w], idx: [n] int32 -> [n, w]. Its gradient is one scatter of dy
+ * into zeros (tf.gather's default, an unsorted segment sum, loops over all m rows on the cpu backend).
+ */
+export function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
+  const shape = x.shape;
+  checkShapes("gatherRows", { x: [x, ["m", "w"]], idx: [idx, ["n"]] });
+  checkIds("gatherRows", "row index", idx, shape[0], `indices must be rows of x [${shape}].`);
+  // idx is an input (and saved) so that it is still alive when the backward pass runs.
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, indices, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([indices]);
+    return {
+      value: tf.gather(input, indices),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0], 1), dy, shape), tf.zeros(saved[0].shape)],
+    };
+  });
+  return f(x, idx) as tf.Tensor2D;
+}
+
+export function flatIndicesWhere(mask: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i] > 0) out.push(i);
+  return out;
+}
+
+/** [right on replaced, #replaced, right on original, #original] over positions with weight 1. */
+export function accuracyCounts(logits: tf.Tensor2D, labels: number[], weights: tf.Tensor2D): number[] {
+  const z = logits.dataSync();
+  const w = weights.dataSync();
+  const c = [0, 0, 0, 0];
+  labels.forEach((y, i) => {
+    if (!(w[i] > 0)) return;
+    const predReplaced = z[i] > 0;
+    if (y === 1) (c[1]++, predReplaced && c[0]++);
+    else (c[3]++, !predReplaced && c[2]++);
+  });
+  return c;
 }

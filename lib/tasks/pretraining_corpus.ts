@@ -7,6 +7,7 @@
 //   corpus.unigramEntropy   // nats: the MLM loss of a model that ignores the context
 //
 // The tokenizer is cached as JSON under checkpoints/ (keyed by every setting), so re-runs skip its training.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { loadImdbUnlabelled, LoadOptions } from "../data/corpora";
@@ -60,7 +61,8 @@ export function unigramEntropy(windows: TokenIds[]): { entropy: number; counts: 
 
 function cachedTokenizer(key: Record<string, unknown>, texts: string[], opts: PretrainingCorpusOptions, log: (l: string) => void): WordPieceTokenizer {
   const vocabSize = opts.vocabSize ?? 8000;
-  const file = path.join(checkpointDir("wordpiece"), `imdb-${vocabSize}-${(opts.tokenizerReviews ?? texts.length)}-${JSON.stringify(key).length}.json`);
+  const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  const file = path.join(checkpointDir("wordpiece"), `imdb-${vocabSize}-${hash}.json`);
   if (opts.cache !== false && fs.existsSync(file)) {
     const json = JSON.parse(fs.readFileSync(file, "utf8")) as WordPieceJSON & { key: unknown };
     if (JSON.stringify(json.key) === JSON.stringify(key)) return WordPieceTokenizer.fromJSON(json);
