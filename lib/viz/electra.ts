@@ -6,6 +6,7 @@
 //   showClaims(checkClaims([...]), "The paper's orderings, checked on this run");
 import type { ElectraExplanation } from "../models/electra";
 import type { ClaimResult } from "../eval/claims";
+import type { PretrainingEval } from "../models/electra_eval";
 import { showTable, Table } from "./table";
 import { Figure, Series, lineChart } from "./plot";
 
@@ -76,4 +77,49 @@ export function pretrainingChart(series: EvalSeries[], o: { title: string; yLabe
   const lines: Series[] = series.map((s) => ({ name: s.name, x: s.steps, y: s.values }));
   for (const y of o.yardsticks ?? []) lines.push({ name: y.name, x: [0, lastStep], y: [y.value, y.value] });
   return lineChart({ title: o.title, xLabel: "pre-training step", yLabel: o.yLabel ?? "held-out loss (nats)", series: lines });
+}
+
+/** One row of the ablation table: a pre-training objective (or none) and its read-outs. */
+export interface AblationRow {
+  name: string;
+  /** The paper's GLUE score (Table 5), if it has one. */
+  paper?: number;
+  /** Fine-tuned dev accuracy per seed (0..1). */
+  scores: number[];
+  /** Linear-probe dev accuracy on frozen features (0..1). */
+  probe: number;
+  /** Mean cosine between sentence features. */
+  cosine: number;
+  /** Held-out evaluations (absent for no pre-training): the last one is shown. */
+  evals?: PretrainingEval[];
+  seconds?: number;
+  /** Pre-training FLOPs of the whole run. */
+  flops: number;
+}
+
+/** The ablation table: held-out read-outs of pre-training beside fine-tuned and probe accuracy (in %). */
+export function ablationTable(rows: AblationRow[], o: { title: string; unigram: number }): Table {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+  return showTable(
+    rows.map((r) => {
+      const e = r.evals?.[r.evals.length - 1];
+      // The MLM read-out: the main model's own MLM loss where it has one, else its generator's.
+      const mlm = e ? (Number.isFinite(e.mainMlm) ? e.mainMlm : e.generatorMlm) : Number.NaN;
+      return {
+        objective: r.name,
+        "paper GLUE": r.paper ?? "",
+        "MLM below unigram": o.unigram - mlm,
+        "disc. AUC": e ? e.auc : Number.NaN,
+        "probe %": 100 * r.probe,
+        "mean cos": r.cosine,
+        "fine-tuned %": 100 * mean(r.scores),
+        "± sd": 100 * sd(r.scores),
+        "per seed": r.scores.map((x) => (100 * x).toFixed(1)).join(" / "),
+        "pre-train TFLOPs": r.flops / 1e12,
+        "pre-train s": r.seconds ?? 0,
+      };
+    }),
+    { title: o.title, precision: 3, maxRows: Math.max(1, rows.length) },
+  );
 }
