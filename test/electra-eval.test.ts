@@ -86,3 +86,17 @@ test("views: the explanation table colours replaced tokens; the ablation table r
   assert.equal(a.cells[0][a.columns.indexOf("fine-tuned %")], "75");
   model.dispose();
 });
+
+test("setUnigramPrior: an untrained MLM head then scores the unigram cross-entropy of the held-out tokens", () => {
+  const data = windows(60, 5).map((w) => ({ ids: w.ids.map((id, i) => (i % 3 === 0 ? FIRST_ORDINARY_ID : id)) })); // a skewed distribution
+  const { counts, entropy } = unigramEntropy(data);
+  const model = new ElectraModel({ ...tiny, objective: "bert", maskRate: 0.5 });
+  const before = evaluatePretraining(model, data).mainMlm;
+  model.setUnigramPrior(counts);
+  const after = evaluatePretraining(model, data).mainMlm;
+  // Untrained: about ln(30) = 3.40; with the prior: the entropy of the same tokens (masked ones only, so approximately).
+  assert.ok(Math.abs(before - Math.log(30)) < 0.3, `before ${before}`);
+  assert.ok(Math.abs(after - entropy) < 0.15 && after < before - 0.3, `after ${after} vs entropy ${entropy}`);
+  assert.throws(() => model.setUnigramPrior(new Map([[99, 1]])), /id 99 \(count 1\) is outside the vocabulary 0\.\.29/);
+  model.dispose();
+});

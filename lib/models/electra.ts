@@ -375,6 +375,13 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     }).copyWeightsFrom(this.main);
   }
 
+  /** Start every MLM head (generator's and main model's) at the corpus's unigram distribution (TiedMlmHead). */
+  setUnigramPrior(counts: ReadonlyMap<number, number>): this {
+    this.generatorHead?.setUnigramPrior(counts);
+    this.mainMlmHead?.setUnigramPrior(counts);
+    return this;
+  }
+
   /**
    * Two-stage pre-training: start this model's main encoder (and so the embeddings its generator shares) from
    * another model's pre-trained one — e.g. train "bert" first, then continue as "electra". Values are copied.

@@ -33,6 +33,20 @@ export class TiedMlmHead extends Module {
     this.bias = this.addParam("bias", tf.zeros([opts.embedding.vocabSize]));
     // The table is read through opts.embedding, NOT registered here: its owner (the encoder) counts it once.
   }
+  /**
+   * Start the output bias at the log of the unigram distribution (counts by id; unseen ids get a count of 0.5,
+   * so nothing is impossible): at step 0 the head already predicts the corpus's token frequencies, the best a
+   * model without context can do, and training spends its steps on the context instead of first climbing to
+   * that plateau (with Adam's ~lr-sized steps, the bias alone would need thousands of steps to get there).
+   */
+  setUnigramPrior(counts: ReadonlyMap<number, number>): void {
+    const v = this.opts.embedding.vocabSize;
+    const c = Array.from({ length: v }, (_, id) => counts.get(id) ?? 0.5);
+    for (const [id, n] of counts) if (!(Number.isInteger(id) && id >= 0 && id < v && n >= 0)) throw new Error(`setUnigramPrior: id ${id} (count ${n}) is outside the vocabulary 0..${v - 1} or negative.`);
+    const total = c.reduce((a, b) => a + b, 0);
+    this.bias.assign(tf.tensor1d(c.map((n) => Math.log(n / total))));
+  }
+
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const h = this.norm.apply(activate(this.dense.apply(x), "gelu")) as tf.Tensor2D;

@@ -31,6 +31,8 @@ export interface PretrainSettings {
   heldOutExamples?: number;
   /** Extra checkpoints saved at these steps (for the quality-vs-compute plot). */
   snapshots?: number[];
+  /** Start the MLM heads' output bias at the corpus's unigram distribution (default true; see TiedMlmHead). */
+  unigramInit?: boolean;
   seed?: number;
 }
 
@@ -83,6 +85,7 @@ export async function pretrainElectra(o: { name: string; model: ElectraOptions; 
     make: () => new ElectraModel({ maxLen: o.corpus.windowLength + 1, ...o.model, vocabSize: o.corpus.tokenizer.size }),
     train: async (model) => {
       if (o.init) model.initMainFrom(o.init);
+      if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts);
       const curves: PretrainCurves = { total: [], mlm: [], main: [], accReplaced: [], accOriginal: [], replacedFraction: [] };
       const evals: (PretrainingEval & { step: number })[] = [{ step: 0, ...evaluatePretraining(model, heldOut) }];
       const t0 = Date.now();
