@@ -38,17 +38,19 @@ const isPunct = (ch: string): boolean => {
 /** BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase): "Café\u0000 Noël!" -> "cafe noel!" */
 export function bertNormalize(text: string, opts: { lowercase?: boolean } = {}): string {
   const lowercase = opts.lowercase ?? true;
-  let out = "";
+  // Pieces joined once at the end: a string grown one character at a time is a deep rope, whose flattening
+  // can overflow a small stack (Jupyter kernels run with one).
+  const parts: string[] = [];
   for (const ch of text) {
     const cp = ch.codePointAt(0) as number;
     if (cp < 128) {
       const k = ASCII[cp];
-      if (k !== 2) out += k === 1 ? " " : ch;
-    } else if (/^\s$/u.test(ch)) out += " ";
-    else if (cp === 0 || cp === 0xfffd || CONTROL.test(ch)) continue;
-    else if (isCjk(cp)) out += ` ${ch} `;
-    else out += ch;
+      if (k !== 2) parts.push(k === 1 ? " " : ch);
+    } else if (/^\s$/u.test(ch)) parts.push(" ");
+    else if (cp === 0xfffd || CONTROL.test(ch)) continue;
+    else parts.push(isCjk(cp) ? ` ${ch} ` : ch);
   }
+  const out = parts.join("");
   // Accents are stripped whenever text is lower-cased (BERT uncased): decompose, drop the combining marks.
   return lowercase ? out.normalize("NFD").replace(/\p{Mn}/gu, "").toLowerCase() : out;
 }
@@ -57,15 +59,17 @@ export function bertNormalize(text: string, opts: { lowercase?: boolean } = {}):
 export function bertPreTokenize(normalized: string): string[] {
   const out: string[] = [];
   for (const chunk of normalized.split(/\s+/u)) {
-    let word = "";
+    let start = 0; // code-unit offset where the current word began
+    let i = 0;
     for (const ch of chunk) {
       if (isPunct(ch)) {
-        if (word) out.push(word);
+        if (i > start) out.push(chunk.slice(start, i));
         out.push(ch);
-        word = "";
-      } else word += ch;
+        start = i + ch.length;
+      }
+      i += ch.length;
     }
-    if (word) out.push(word);
+    if (i > start) out.push(chunk.slice(start, i));
   }
   return out;
 }
