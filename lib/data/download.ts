@@ -1,6 +1,6 @@
 // Downloads for the dataset registry: GET with redirects and a silence timeout, streamed to a file with
-// (Not named http.ts: tslab resolves a bare "http" import to a side output of that name, i.e. to itself.)
 // one progress line per quarter (so logs and notebooks stay short). Verification is the caller's job.
+// (Not named http.ts: tslab resolves a bare "http" import to a side output of that name, i.e. to itself.)
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
