@@ -67,7 +67,7 @@ const numbers = (xs: unknown[]): number[] => xs.map((v) => (typeof v === "number
  * Pre-train one ElectraModel (any objective) on the corpus's windows with the ONE Trainer, evaluating on held-out
  * windows as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training.
  */
-export async function pretrainElectra(o: { name: string; model: ElectraOptions; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
+export async function pretrainElectra(o: { name: string; model: Omit<ElectraOptions, "vocabSize">; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
   const s = o.settings;
   const evalEvery = s.evalEvery ?? Math.max(1, Math.round(s.steps / 8));
   const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
