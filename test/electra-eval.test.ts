@@ -99,4 +99,11 @@ test("setUnigramPrior: an untrained MLM head then scores the unigram cross-entro
   assert.ok(Math.abs(after - entropy) < 0.15 && after < before - 0.3, `after ${after} vs entropy ${entropy}`);
   assert.throws(() => model.setUnigramPrior(new Map([[99, 1]])), /id 99 \(count 1\) is outside the vocabulary 0\.\.29/);
   model.dispose();
+  const electra = new ElectraModel({ ...tiny, objective: "electra", maskRate: 0.5 });
+  const g0 = evaluatePretraining(electra, data).generatorMlm;
+  electra.setUnigramPrior(counts);
+  assert.equal(evaluatePretraining(electra, data).generatorMlm, g0, "the generator is left near-uniform by default");
+  electra.setUnigramPrior(counts, { generator: true });
+  assert.ok(evaluatePretraining(electra, data).generatorMlm < g0 - 0.3);
+  electra.dispose();
 });

@@ -375,9 +375,13 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     }).copyWeightsFrom(this.main);
   }
 
-  /** Start every MLM head (generator's and main model's) at the corpus's unigram distribution (TiedMlmHead). */
-  setUnigramPrior(counts: ReadonlyMap<number, number>): this {
-    this.generatorHead?.setUnigramPrior(counts);
+  /**
+   * Start MLM heads at the corpus's unigram distribution (TiedMlmHead.setUnigramPrior): the main model's MLM head
+   * (bert, replace-mlm, all-tokens-mlm) and, with generator: true, the generator's. Left alone, ELECTRA's
+   * generator starts near-uniform as in the paper, so its early samples are easy to spot: a curriculum.
+   */
+  setUnigramPrior(counts: ReadonlyMap<number, number>, opts: { generator?: boolean } = {}): this {
+    if (opts.generator) this.generatorHead?.setUnigramPrior(counts);
     this.mainMlmHead?.setUnigramPrior(counts);
     return this;
   }

@@ -31,8 +31,10 @@ export interface PretrainSettings {
   heldOutExamples?: number;
   /** Extra checkpoints saved at these steps (for the quality-vs-compute plot). */
   snapshots?: number[];
-  /** Start the MLM heads' output bias at the corpus's unigram distribution (default true; see TiedMlmHead). */
+  /** Start the main model's MLM head at the corpus's unigram distribution (default true; see TiedMlmHead). */
   unigramInit?: boolean;
+  /** The generator's head too (default false: ELECTRA's generator starts near-uniform, as in the paper). */
+  generatorUnigramInit?: boolean;
   seed?: number;
 }
 
@@ -85,7 +87,7 @@ export async function pretrainElectra(o: { name: string; model: Omit<ElectraOpti
     make: () => new ElectraModel({ maxLen: o.corpus.windowLength + 1, ...o.model, vocabSize: o.corpus.tokenizer.size }),
     train: async (model) => {
       if (o.init) model.initMainFrom(o.init);
-      if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts);
+      if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts, { generator: s.generatorUnigramInit ?? false });
       const curves: PretrainCurves = { total: [], mlm: [], main: [], accReplaced: [], accOriginal: [], replacedFraction: [] };
       const evals: (PretrainingEval & { step: number })[] = [{ step: 0, ...evaluatePretraining(model, heldOut) }];
       const t0 = Date.now();
