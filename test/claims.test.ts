@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkClaims, gapStandardError, sampleSd, summarizeVerdicts, verdictOf } from "../lib/eval/claims";
-import { binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
+import { aucStandardError, binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
 import { showClaims } from "../lib/viz/electra";
 
 test("gap noise: seed spread plus the test set's binomial noise, hand-computed", () => {
@@ -45,4 +45,8 @@ test("binary yardsticks: entropy of the base rate, cross-entropy, ROC AUC with t
   assert.ok(Number.isNaN(rocAuc([0.2, 0.3], [1, 1])), "one class only");
   assert.throws(() => rocAuc([0.2], [2]), /label 2 \(index 0\) must be 0 or 1/);
   assert.throws(() => binaryCrossEntropy([0.2, 0.1], [1]), /2 scores but 1 labels/);
+  // By hand at AUC 0.5, 50 and 50 cases: Q1 = Q2 = 1/3, se = sqrt((0.25 + 2·49·(1/3 − 1/4)) / 2500) = 0.05802.
+  assert.ok(Math.abs(aucStandardError(0.5, 50, 50) - 0.05802) < 1e-5);
+  assert.ok(Math.abs(aucStandardError(0.8, 50, 50) - 0.04450) < 1e-5, String(aucStandardError(0.8, 50, 50)));
+  assert.ok(aucStandardError(0.5, 500, 500) < aucStandardError(0.5, 50, 50) / 3, "shrinks like 1/sqrt(n)");
 });

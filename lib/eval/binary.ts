@@ -49,3 +49,14 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   if (pos === 0 || neg === 0) return Number.NaN;
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }
+
+/**
+ * Standard error of an AUC measured on nPos positives and nNeg negatives (Hanley & McNeil 1982, eq. 2):
+ * how far from 0.5 an AUC must be before it says more than chance.
+ */
+export function aucStandardError(auc: number, nPos: number, nNeg: number): number {
+  if (!(auc >= 0 && auc <= 1) || !(nPos > 0 && nNeg > 0)) throw new Error(`aucStandardError needs an AUC in [0, 1] and positive counts, got ${auc}, ${nPos}, ${nNeg}.`);
+  const q1 = auc / (2 - auc);
+  const q2 = (2 * auc * auc) / (1 + auc);
+  return Math.sqrt((auc * (1 - auc) + (nPos - 1) * (q1 - auc * auc) + (nNeg - 1) * (q2 - auc * auc)) / (nPos * nNeg));
+}

@@ -34,6 +34,9 @@ export interface PretrainingEval {
   /** Accuracy at the 0.5 threshold on replaced and on original tokens. */
   accReplaced: number;
   accOriginal: number;
+  /** How many held-out tokens were replaced / original (for the AUC's standard error). */
+  nReplaced: number;
+  nOriginal: number;
 }
 
 /** Held-out evaluation over `heldOut` (seeded masking and sampling, no dropout), batch by batch. */
@@ -70,6 +73,8 @@ export function evaluatePretraining(model: ElectraModel, heldOut: TokenIds[], op
     auc: hasDisc ? rocAuc(probs, labels) : Number.NaN,
     accReplaced: hasDisc ? acc(1) : Number.NaN,
     accOriginal: hasDisc ? acc(0) : Number.NaN,
+    nReplaced: replaced,
+    nOriginal: labels.length - replaced,
   };
 }
 
