@@ -75,7 +75,8 @@ export async function pretrainElectra(o: { name: string; model: Omit<ElectraOpti
   const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
   const snapshots = s.snapshots ?? [];
   const key = {
-    ...s, evalEvery, snapshots, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
+    // Bump `recipe` when what a run does changes without its settings changing, so stale caches retrain.
+    recipe: 2, ...s, evalEvery, snapshots, unigramInit: s.unigramInit ?? true, generatorUnigramInit: s.generatorUnigramInit ?? false, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
     init: o.init ? JSON.stringify(o.init.config()) : null,
   };
   const missing = snapshots.some((k) => !fs.existsSync(path.join(snapshotDir(o.name, k), "manifest.json")));
