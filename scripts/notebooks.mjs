@@ -1,6 +1,6 @@
 // The notebook runner: executes notebooks headless through real Jupyter (nbclient, the tslab kernel from the
 // project's .venv/) and writes executed copies and offline HTML under out/. Every failing cell fails the run,
-// including the cells tslab silently aborts after an error (see scripts/run_notebooks.py for the policy).
+// judged from the Jupyter protocol (see scripts/run_notebooks.py for the policy).
 //
 //   node scripts/notebooks.mjs run [paths...]      # execute (default: every notebook under notebooks/)
 //   node scripts/notebooks.mjs export [paths...]   # HTML from the executed copies; executes what is missing/stale
@@ -27,14 +27,13 @@ const [action, ...rest] = process.argv.slice(2);
 if (action === "-h" || action === "--help") usage(0);
 if (action !== "run" && action !== "export") usage(2);
 
-const options = { timeout: process.env.NLU_CELL_TIMEOUT ?? "900", out: join(root, "out"), html: true, extra: [] };
+const options = { timeout: process.env.NLU_CELL_TIMEOUT ?? "900", out: join(root, "out"), html: true };
 const paths = [];
 for (let i = 0; i < rest.length; i++) {
   const a = rest[i];
   if (a === "--timeout") options.timeout = rest[++i];
   else if (a === "--out") options.out = resolve(rest[++i] ?? "");
   else if (a === "--no-html") options.html = false;
-  else if (a === "--no-abort-retry") options.extra.push(a); // for test/notebook-runner.test.ts
   else if (a === "--full") process.env.NLU_MODE = "full";
   else if (a === "-h" || a === "--help") usage(0);
   else if (a.startsWith("--")) {
@@ -47,13 +46,14 @@ if (!(Number(options.timeout) > 0)) {
   process.exit(2);
 }
 
-/** Every .ipynb under dir, sorted, skipping Jupyter's checkpoint folders. */
-function findNotebooks(dir) {
+/** Every .ipynb under dir, sorted, skipping Jupyter's checkpoint folders (and `skip`, a folder path). */
+function findNotebooks(dir, skip) {
   const found = [];
   for (const name of readdirSync(dir).sort()) {
     if (name === ".ipynb_checkpoints" || name === "node_modules") continue;
+    if (skip && join(dir, name) === skip) continue;
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) found.push(...findNotebooks(p));
+    if (statSync(p).isDirectory()) found.push(...findNotebooks(p, skip));
     else if (name.endsWith(".ipynb")) found.push(p);
   }
   return found;
@@ -61,12 +61,15 @@ function findNotebooks(dir) {
 
 const notebooks = [];
 const defaultDir = join(root, "notebooks");
+// notebooks/homework/ holds students' working copies of released homework (unanswered tasks throw by design):
+// run them by naming them (or that folder), never as part of a folder above it.
+const studentCopies = join(defaultDir, "homework");
 for (const p of paths.length ? paths : existsSync(defaultDir) ? [defaultDir] : []) {
   if (!existsSync(p)) {
     console.error(`notebooks: ${p} does not exist`);
     process.exit(2);
   }
-  if (statSync(p).isDirectory()) notebooks.push(...findNotebooks(p));
+  if (statSync(p).isDirectory()) notebooks.push(...findNotebooks(p, resolve(p).startsWith(studentCopies) ? undefined : studentCopies));
   else if (p.endsWith(".ipynb")) notebooks.push(resolve(p));
   else {
     console.error(`notebooks: ${p} is not a notebook (.ipynb) or a folder`);
@@ -95,7 +98,6 @@ const r = spawnSync(
     "--out", options.out,
     "--timeout", String(options.timeout),
     ...(options.html ? [] : ["--no-html"]),
-    ...options.extra,
     ...notebooks,
   ],
   {

@@ -15,7 +15,7 @@ import * as path from "path";
 import { pipeline } from "stream/promises";
 import { Writable } from "stream";
 import * as zlib from "zlib";
-import { DownloadOptions, download } from "./download";
+import { DownloadOptions, download } from "./http";
 import { Want, tempName, verifyOrDelete, writeStamp } from "./verify";
 
 /** One review file of the archive. */

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { pipeline } from "stream/promises";
 import * as zlib from "zlib";
-import { download } from "./download";
+import { download } from "./http";
 import { buildFromArchive } from "./aclimdb";
 import { ChecksumError, check, sha256File, stampPath, stampSays, tempName, verifyOrDelete, writeStamp } from "./verify";
 

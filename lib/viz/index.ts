@@ -14,3 +14,5 @@ export { showTable } from "./table";
 export type { FrameLike, Row, TableOptions, Table, CellColours } from "./table";
 export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
+export { alignmentHeatmap, movingAverage } from "./alignment";
+export type { AlignmentView } from "./alignment";

@@ -1,11 +1,10 @@
-// Downloads for the dataset registry: GET with redirects and a silence timeout, streamed to a file with
+// HTTP downloads for the dataset registry: GET with redirects and a silence timeout, streamed to a file with
 // one progress line per quarter (so logs and notebooks stay short). Verification is the caller's job.
-// (Not named http.ts: tslab resolves a bare "http" import to a side output of that name, i.e. to itself.)
-import * as fs from "fs";
-import * as http from "http";
-import * as https from "https";
-import { Transform } from "stream";
-import { pipeline } from "stream/promises";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 export interface DownloadOptions {
   /** Where progress lines go. */
