@@ -13,7 +13,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Rng } from "../random";
-import { fusedKernelsEnabled, jsLstmAvailable, jsLstmRecurrence, nativeLstmSequence, nativeLstmStep, onNativeBackend } from "../engine/fused";
+import {
+  fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
+} from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
 export const RNN_CELLS: readonly RnnCell[] = ["lstm", "gru"];
@@ -139,16 +141,14 @@ export class RecurrentCell extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inDim) {
       throw new Error(`RecurrentCell.step: x has shape [${x.shape}], expected [batch, ${this.inDim}] (inDim).`);
     }
-    const fused = this.fusedLstm();
+    const fused = this.fusedKernel();
     if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
-      if (fused === "js") {
-        const [B, H] = [x.shape[0], this.hidden];
-        const next = jsLstmRecurrence(gates.reshape([1, B, 4 * H]), this.wHh as tf.Tensor2D, state.h, state.c!);
-        return { h: next.h.reshape([B, H]) as tf.Tensor2D, c: next.c.reshape([B, H]) as tf.Tensor2D };
-      }
-      return this.recur(gates, state);
+      if (fused !== "js") return this.recur(gates, state);
+      const [B, H] = [x.shape[0], this.hidden];
+      const next = this.jsRecurrence(gates.reshape([1, B, -1]) as tf.Tensor3D, state);
+      return { h: next.h.reshape([B, H]), ...(next.c ? { c: next.c.reshape([B, H]) } : {}) } as RnnState;
     });
   }
 
@@ -163,11 +163,11 @@ export class RecurrentCell extends Module {
     if (initial) this.checkState(initial, B);
     return tidy(() => {
       let state = initial ?? this.zeroState(B);
-      const fused = this.fusedLstm();
+      const fused = this.fusedKernel();
       if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
       const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
-      if (fused === "js") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
+      if (fused === "js") return this.jsRecurrence(gates, state);
       const hs: tf.Tensor2D[] = [];
       const cs: tf.Tensor2D[] = [];
       // (tfjs 4.22's gradient of unstack fails for a single slice: a length-1 sequence is reshaped instead.)
@@ -183,12 +183,20 @@ export class RecurrentCell extends Module {
   }
 
   /**
-   * Which fused LSTM kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step):
-   * TensorFlow's own cell on the native backend, the course's recurrence kernel on wasm and cpu.
+   * Which fused kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step): on native
+   * TensorFlow its own LSTM cell (it has no cell for PyTorch's GRU, which then runs as plain ops), on wasm and cpu
+   * the course's recurrence kernels for both cells.
    */
-  private fusedLstm(): "native" | "js" | null {
-    if (this.cell !== "lstm" || !fusedKernelsEnabled()) return null;
-    return onNativeBackend() ? "native" : jsLstmAvailable() ? "js" : null;
+  private fusedKernel(): "native" | "js" | null {
+    if (!fusedKernelsEnabled()) return null;
+    if (onNativeBackend()) return this.cell === "lstm" ? "native" : null;
+    return jsRecurrenceAvailable() ? "js" : null;
+  }
+
+  /** The recurrence kernel of wasm/cpu. gates: [T, B, G·H], the input half (x·W_ih + bias) of every step. */
+  private jsRecurrence(gates: tf.Tensor3D, state: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+    if (this.cell === "lstm") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
+    return { h: jsGruRecurrence(gates, this.wHh as tf.Tensor2D, this.bHh as tf.Tensor1D, state.h) };
   }
 
   private weights(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {

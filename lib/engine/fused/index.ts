@@ -6,7 +6,9 @@
 export { onNativeBackend, runNativeOp, Int64Scalar } from "./native";
 export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
 export { fusedConv1d } from "./conv";
-export { jsLstmAvailable, jsLstmRecurrence } from "./lstm_js";
+export { jsLstmRecurrence } from "./lstm_js";
+export { jsGruRecurrence } from "./gru_js";
+export { jsRecurrenceAvailable } from "./recurrence";
 
 export const FUSED_ENV = "NLU_FUSED";
 
