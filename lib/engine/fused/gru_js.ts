@@ -127,7 +127,7 @@ export function jsGruRecurrence(gx: tf.Tensor3D, wHh: tf.Tensor2D, bHh: tf.Tenso
   ensureKernels({ [FORWARD]: forwardKernel, [BACKWARD]: backwardKernel });
   const [T, B, G] = gx.shape;
   const H = G / 3;
-  const op = fusedOp(([gx_, w_, b_, h0_], save) => {
+  const op = fusedOp("FusedGruRecurrence", ([gx_, w_, b_, h0_], save) => {
     const [hs, rz, ghn, ns] = tf.engine().runKernel(FORWARD, { gx: gx_, wHh: w_, bHh: b_, h0: h0_ }) as tf.Tensor[];
     save([w_, h0_, hs, rz, ghn, ns]);
     return {

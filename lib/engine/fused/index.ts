@@ -3,7 +3,7 @@
 // tfjs ops they replace, which test/rnn-fused.test.ts and test/conv-fused.test.ts check on every backend.
 //
 // NLU_FUSED=off (or withFusedKernels(false, fn)) runs the plain ops instead: to compare, or to rule them out.
-export { onNativeBackend, runNativeOp, Int64Scalar } from "./native";
+export { FUSED_OP_NAMES, onNativeBackend, runNativeOp, Int64Scalar } from "./native";
 export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
 export { fusedConv1d } from "./conv";
 export { jsLstmRecurrence } from "./lstm_js";

@@ -132,7 +132,7 @@ export function jsLstmRecurrence(gx: tf.Tensor3D, wHh: tf.Tensor2D, h0: tf.Tenso
   ensureKernels({ [FORWARD]: forwardKernel, [BACKWARD]: backwardKernel });
   const [T, B, G] = gx.shape;
   const H = G / 4;
-  const op = fusedOp(([gx_, w_, h0_, c0_], save) => {
+  const op = fusedOp("FusedLstmRecurrence", ([gx_, w_, h0_, c0_], save) => {
     const [hs, cs, tanhC, acts] = tf.engine().runKernel(FORWARD, { gx: gx_, wHh: w_, h0: h0_, c0: c0_ }) as tf.Tensor[];
     save([w_, h0_, c0_, hs, cs, tanhC, acts]);
     return {

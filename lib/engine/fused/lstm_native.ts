@@ -28,7 +28,7 @@ export function nativeLstmSequence(
   const H = h0.shape[1];
   const inDim = x.shape[2];
   // One value per customGrad: h and c stacked on the time axis, [2T, B, H].
-  const op = fusedOp(([x_, h0_, c0_, wIh_, wHh_, bIh_, bHh_], save) => {
+  const op = fusedOp("FusedLstmSequence", ([x_, h0_, c0_, wIh_, wHh_, bIh_, bHh_], save) => {
     const w = tf.concat([wIh_, wHh_], 0);
     const b = tf.add(bIh_, bHh_);
     const peep = tf.zeros([H]);
@@ -79,7 +79,7 @@ export function nativeLstmStep(
   const B = x.shape[0];
   const H = h.shape[1];
   const inDim = x.shape[1];
-  const op = fusedOp(([x_, h_, c_, wIh_, wHh_, bIh_, bHh_], save) => {
+  const op = fusedOp("FusedLstmCell", ([x_, h_, c_, wIh_, wHh_, bIh_, bHh_], save) => {
     const swap = tf.tensor1d(gateSwap(H), "int32");
     const wIfgo = tf.concat([wIh_, wHh_], 0);
     const w = tf.gather(wIfgo, swap, 1);

@@ -111,14 +111,19 @@ export interface FusedResult {
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 }
 
+/** Names of the fused ops that have run (profiles list each under its name). */
+export const FUSED_OP_NAMES = new Set<string>();
+
 /**
  * tf.customGrad with typed inputs: `forward(inputs, save)` runs the op and says how to differentiate it. The
- * forward's inner ops are not recorded on the gradient tape; `save` keeps tensors for the backward pass.
+ * forward's inner ops are not recorded on the gradient tape; `save` keeps tensors for the backward pass. The op
+ * runs in a scope called `name`, which is how tf.profile (and `npm run bench -- --profile`) lists it.
  */
-export function fusedOp(forward: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => FusedResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function fusedOp(name: string, forward: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => FusedResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+  FUSED_OP_NAMES.add(name);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return forward(args.slice(0, -1) as tf.Tensor[], save);
   });
-  return (...inputs) => op(...inputs);
+  return (...inputs) => tf.tidy(name, () => op(...inputs));
 }
