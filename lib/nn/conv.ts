@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { activate, dropout, Activation } from "./layers";
 import { Rng } from "../random";
+import { checkShapes } from "./check";
 import { fusedConv1d, fusedKernelsEnabled } from "../engine/fused";
 
 /** How many input tokens one output position of layer `layers` can see (its receptive field). */
@@ -34,10 +35,10 @@ export interface ConvBlockOptions {
  * `conv1dSame`, the same function as the backend's own convolution kernels where it has them.)
  */
 export function windowMatmul(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1): tf.Tensor3D {
+  checkShapes("windowMatmul", { filters: [filters, ["k", "width", "out"]], x: [x, ["b", "t", "width"]] }, "Give x the width the filters read.");
   return tf.tidy(() => {
     const [b, t, w] = x.shape;
-    const [k, fw, out] = filters.shape;
-    if (fw !== w) throw new Error(`filters expect width ${fw}, input has width ${w}.`);
+    const [k, , out] = filters.shape;
     const span = (k - 1) * dilation;
     const left = Math.floor(span / 2);
     const padded = tf.pad(x, [[0, 0], [left, span - left], [0, 0]]);
@@ -83,6 +84,7 @@ export class ConvBlock extends Module {
 
   /** mask: [b, t]. Padding is zeroed before the convolution, so it looks exactly like the conv's own zero padding. */
   apply(x: tf.Tensor3D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+    checkShapes("ConvBlock", { x: [x, ["batch", "time", this.opts.width]], mask: [mask, ["batch", "time"]] }, "mask holds 1 per real token, 0 per pad.");
     return tf.tidy(() => {
       const m = mask.expandDims(2);
       const h = conv1dSame(tf.mul(x, m) as tf.Tensor3D, this.filters as tf.Tensor3D, this.dilation);
