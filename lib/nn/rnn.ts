@@ -12,6 +12,7 @@
 // with the gates side by side in PyTorch's order: LSTM (i, f, g, o), GRU (r, z, n).
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
+import { checkShapes } from "./check";
 import { Rng } from "../random";
 import {
   fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
@@ -137,10 +138,8 @@ export class RecurrentCell extends Module {
 
   /** One step. x: [batch, inDim], state from zeroState or the previous step -> the next state. */
   step(x: tf.Tensor2D, state: RnnState): RnnState {
+    checkShapes("RecurrentCell.step", { x: [x, ["batch", this.inDim]] }, "x holds one token's input per sequence.");
     this.checkState(state, x.shape[0]);
-    if (x.rank !== 2 || x.shape[1] !== this.inDim) {
-      throw new Error(`RecurrentCell.step: x has shape [${x.shape}], expected [batch, ${this.inDim}] (inDim).`);
-    }
     const fused = this.fusedKernel();
     if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
     return tidy(() => {
@@ -158,8 +157,8 @@ export class RecurrentCell extends Module {
    * all steps at once; only the recurrent half (h·W_hh) waits for the previous step.
    */
   run(x: tf.Tensor3D, initial?: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+    checkShapes("RecurrentCell.run", { x: [x, ["time", "batch", this.inDim]] }, "run() reads time-major input.");
     const [T, B, inDim] = x.shape;
-    if (x.rank !== 3 || inDim !== this.inDim) throw new Error(`RecurrentCell.run: x has shape [${x.shape}], expected [time, batch, ${this.inDim}].`);
     if (initial) this.checkState(initial, B);
     return tidy(() => {
       let state = initial ?? this.zeroState(B);
@@ -227,10 +226,8 @@ export class RecurrentCell extends Module {
  * Per-sequence lengths from a right-padded mask [batch, time] of 1s (real tokens) then 0s (padding).
  * Read on the CPU: it is tiny, and a mask with a hole or an empty row is an error here, not a wrong state later.
  */
-function maskLengths(mask: tf.Tensor2D, x: tf.Tensor3D): number[] {
-  if (mask.rank !== 2 || x.rank !== 3 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
-    throw new Error(`RnnEncoder: x [${x.shape}] and mask [${mask.shape}] must be [batch, time, inDim] and [batch, time].`);
-  }
+function maskLengths(mask: tf.Tensor2D, x: tf.Tensor3D, inDim: number): number[] {
+  checkShapes("RnnEncoder", { x: [x, ["batch", "time", inDim]], mask: [mask, ["batch", "time"]] }, "mask holds 1 per real token, 0 per pad.");
   const [B, T] = mask.shape;
   const m = mask.dataSync();
   const lengths: number[] = [];
@@ -305,10 +302,7 @@ export class RnnEncoder extends Module {
    * The finalStates of a stacked encoder initialise a decoder of the same depth (Sutskever et al. 2014).
    */
   encode(x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; finalStates: RnnState[] } {
-    const lengths = maskLengths(mask, x);
-    if (x.shape[2] !== this.cells[0][0].inDim) {
-      throw new Error(`RnnEncoder: x has width ${x.shape[2]}, expected inDim ${this.cells[0][0].inDim}.`);
-    }
+    const lengths = maskLengths(mask, x, this.cells[0][0].inDim);
     return tidy(() => {
       const [B, T] = mask.shape;
       // Time-major rows t·B + b. `reverse` maps each row to its mirror within the sequence's own length (padding
