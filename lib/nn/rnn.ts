@@ -302,6 +302,11 @@ export class RnnEncoder extends Module {
    * The finalStates of a stacked encoder initialise a decoder of the same depth (Sutskever et al. 2014).
    */
   encode(x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; finalStates: RnnState[] } {
+    return this.read(x, mask, true) as { outputs: tf.Tensor3D; finalStates: RnnState[] };
+  }
+
+  /** encode(), without the last layer's outputs when `outputs` is false (final() needs only the states). */
+  private read(x: tf.Tensor3D, mask: tf.Tensor2D, outputs: boolean): { outputs?: tf.Tensor3D; finalStates: RnnState[] } {
     const lengths = maskLengths(mask, x, this.cells[0][0].inDim);
     return tidy(() => {
       const [B, T] = mask.shape;
@@ -316,7 +321,8 @@ export class RnnEncoder extends Module {
 
       let input = x.transpose([1, 0, 2]) as tf.Tensor3D; // [T, B, in]
       const finalStates: RnnState[] = [];
-      for (const layer of this.cells) {
+      this.cells.forEach((layer, k) => {
+        const last = k === this.cells.length - 1;
         const outs: tf.Tensor3D[] = [];
         const hs: tf.Tensor2D[] = [];
         const cs: tf.Tensor2D[] = [];
@@ -325,13 +331,13 @@ export class RnnEncoder extends Module {
           const run = cell.run(xs);
           hs.push(rows(run.h, lastIdx) as tf.Tensor2D);
           if (run.c) cs.push(rows(run.c, lastIdx) as tf.Tensor2D);
-          outs.push(d === 0 ? run.h : (rows(run.h, reverseIdx).reshape([T, B, this.hidden]) as tf.Tensor3D));
+          if (outputs || !last) outs.push(d === 0 ? run.h : (rows(run.h, reverseIdx).reshape([T, B, this.hidden]) as tf.Tensor3D));
         });
-        input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
+        if (outs.length) input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
         const join = (xs: tf.Tensor2D[]) => (xs.length === 1 ? xs[0] : (tf.concat(xs, 1) as tf.Tensor2D));
         finalStates.push(this.cell === "lstm" ? { h: join(hs), c: join(cs) } : { h: join(hs) });
-      }
-      return { outputs: input.transpose([1, 0, 2]) as tf.Tensor3D, finalStates };
+      });
+      return { outputs: outputs ? (input.transpose([1, 0, 2]) as tf.Tensor3D) : undefined, finalStates };
     });
   }
 
@@ -346,7 +352,7 @@ export class RnnEncoder extends Module {
    */
   final(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const { finalStates } = this.encode(x, mask);
+      const { finalStates } = this.read(x, mask, false);
       return finalStates[finalStates.length - 1].h;
     });
   }
