@@ -128,6 +128,13 @@ for (const backend of TEST_BACKENDS) {
           { steps: 10 },
         );
         assert.ok(trace.flat, `${cell} ${fused ? "fused" : "plain"} on ${backend}: ${trace.growth}`);
+        if (backend === "node") {
+          // TensorFlow's own handles too (runNativeOp creates and deletes an int64 scalar per call).
+          const handles = () => (tf.backend() as unknown as { getNumOfTFTensors(): number }).getNumOfTFTensors();
+          const before = handles();
+          withFusedKernels(fused, () => tf.tidy(() => { opt.minimize(() => tf.sum(enc.final(x, mask)) as tf.Scalar, false, vars); }));
+          assert.equal(handles(), before, `${cell} ${fused ? "fused" : "plain"}: native TensorFlow handles grew`);
+        }
         tf.dispose([x, mask]);
         opt.dispose();
         enc.dispose();
