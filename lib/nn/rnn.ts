@@ -15,7 +15,7 @@ import { Module } from "./module";
 import { checkShapes } from "./check";
 import { Rng } from "../random";
 import {
-  fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
+  BlockCellWeights, fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
 } from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
@@ -107,6 +107,8 @@ export class RecurrentCell extends Module {
   readonly wHh: tf.Variable;
   readonly bIh: tf.Variable;
   readonly bHh: tf.Variable;
+  /** The native LSTM step's rearranged weights, kept while the parameters are unchanged (lib/engine/fused). */
+  private readonly blockCellWeights = new BlockCellWeights();
 
   constructor(opts: RecurrentCellOptions) {
     super();
@@ -141,7 +143,7 @@ export class RecurrentCell extends Module {
     checkShapes("RecurrentCell.step", { x: [x, ["batch", this.inDim]] }, "x holds one token's input per sequence.");
     this.checkState(state, x.shape[0]);
     const fused = this.fusedKernel();
-    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
+    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights(), this.blockCellWeights);
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
       if (fused !== "js") return this.recur(gates, state);
@@ -196,6 +198,11 @@ export class RecurrentCell extends Module {
   private jsRecurrence(gates: tf.Tensor3D, state: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
     if (this.cell === "lstm") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
     return { h: jsGruRecurrence(gates, this.wHh as tf.Tensor2D, this.bHh as tf.Tensor1D, state.h) };
+  }
+
+  override dispose(): void {
+    this.blockCellWeights.dispose();
+    super.dispose();
   }
 
   private weights(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {

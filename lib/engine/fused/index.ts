@@ -4,7 +4,7 @@
 //
 // NLU_FUSED=off (or withFusedKernels(false, fn)) runs the plain ops instead: to compare, or to rule them out.
 export { FUSED_OP_NAMES, onNativeBackend, runNativeOp, Int64Scalar } from "./native";
-export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
+export { BlockCellWeights, nativeLstmSequence, nativeLstmStep } from "./lstm_native";
 export { fusedConv1d } from "./conv";
 export { jsLstmRecurrence } from "./lstm_js";
 export { jsGruRecurrence } from "./gru_js";
