@@ -85,19 +85,23 @@ for (const backend of TEST_BACKENDS) {
   }
 }
 
-test("the fused path really runs: an LSTM training step issues a fraction of the plain path's kernels", async (t) => {
+test("the fused path really runs: a training step issues a fraction of the plain path's kernels", async (t) => {
   for (const backend of TEST_BACKENDS) {
     if (await switchTo(backend)) continue;
-    const enc = new RnnEncoder({ inDim: 8, hidden: 8, bidirectional: false });
-    const x = tf.randomNormal([2, 20, 8]) as tf.Tensor3D;
-    const mask = tf.ones([2, 20]) as tf.Tensor2D;
-    const kernels = async (fused: boolean) =>
-      (await tf.profile(() => withFusedKernels(fused, () => tf.tidy(() => { tf.variableGrads(() => tf.sum(enc.final(x, mask)) as tf.Scalar, enc.parameters()); })))).kernels.length;
-    const [fusedCount, plainCount] = [await kernels(true), await kernels(false)];
-    t.diagnostic(`${backend}: ${fusedCount} kernels fused, ${plainCount} plain`);
-    assert.ok(fusedCount * 5 < plainCount, `${backend}: ${fusedCount} kernels fused vs ${plainCount} plain`);
-    tf.dispose([x, mask]);
-    enc.dispose();
+    for (const cell of CELLS) {
+      const enc = new RnnEncoder({ cell, inDim: 8, hidden: 8, bidirectional: false });
+      const x = tf.randomNormal([2, 20, 8]) as tf.Tensor3D;
+      const mask = tf.ones([2, 20]) as tf.Tensor2D;
+      const kernels = async (fused: boolean) =>
+        (await tf.profile(() => withFusedKernels(fused, () => tf.tidy(() => { tf.variableGrads(() => tf.sum(enc.final(x, mask)) as tf.Scalar, enc.parameters()); })))).kernels.length;
+      const [fusedCount, plainCount] = [await kernels(true), await kernels(false)];
+      t.diagnostic(`${backend} ${cell}: ${fusedCount} kernels fused, ${plainCount} plain`);
+      // One kernel per sequence, except the GRU on native TensorFlow: ops forward, a hand-written backward.
+      const factor = backend === "node" && cell === "gru" ? 2 : 5;
+      assert.ok(fusedCount * factor < plainCount, `${backend} ${cell}: ${fusedCount} kernels fused vs ${plainCount} plain`);
+      tf.dispose([x, mask]);
+      enc.dispose();
+    }
   }
 });
 

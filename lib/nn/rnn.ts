@@ -15,7 +15,7 @@ import { Module } from "./module";
 import { checkShapes } from "./check";
 import { Rng } from "../random";
 import {
-  BlockCellWeights, fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
+  BlockCellWeights, fusedKernelsEnabled, opsGruRecurrence, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
 } from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
@@ -146,9 +146,9 @@ export class RecurrentCell extends Module {
     if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights(), this.blockCellWeights);
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
-      if (fused !== "js") return this.recur(gates, state);
+      if (fused === null) return this.recur(gates, state);
       const [B, H] = [x.shape[0], this.hidden];
-      const next = this.jsRecurrence(gates.reshape([1, B, -1]) as tf.Tensor3D, state);
+      const next = this.recurrence(fused, gates.reshape([1, B, -1]) as tf.Tensor3D, state);
       return { h: next.h.reshape([B, H]), ...(next.c ? { c: next.c.reshape([B, H]) } : {}) } as RnnState;
     });
   }
@@ -168,7 +168,7 @@ export class RecurrentCell extends Module {
       if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
       const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
-      if (fused === "js") return this.jsRecurrence(gates, state);
+      if (fused !== null) return this.recurrence(fused, gates, state);
       const hs: tf.Tensor2D[] = [];
       const cs: tf.Tensor2D[] = [];
       // (tfjs 4.22's gradient of unstack fails for a single slice: a length-1 sequence is reshaped instead.)
@@ -184,20 +184,21 @@ export class RecurrentCell extends Module {
   }
 
   /**
-   * Which fused kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step): on native
-   * TensorFlow its own LSTM cell (it has no cell for PyTorch's GRU, which then runs as plain ops), on wasm and cpu
-   * the course's recurrence kernels for both cells.
+   * Which fused kernel runs here (lib/engine/fused; same math as recur(), far fewer kernels per step): on native
+   * TensorFlow its own LSTM cell, and for PyTorch's GRU (which TensorFlow has no cell for) tfjs ops with a
+   * hand-written backward pass; on wasm and cpu the course's recurrence kernels for both cells.
    */
-  private fusedKernel(): "native" | "js" | null {
+  private fusedKernel(): "native" | "ops" | "js" | null {
     if (!fusedKernelsEnabled()) return null;
-    if (onNativeBackend()) return this.cell === "lstm" ? "native" : null;
+    if (onNativeBackend()) return this.cell === "lstm" ? "native" : "ops";
     return jsRecurrenceAvailable() ? "js" : null;
   }
 
-  /** The recurrence kernel of wasm/cpu. gates: [T, B, G·H], the input half (x·W_ih + bias) of every step. */
-  private jsRecurrence(gates: tf.Tensor3D, state: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
-    if (this.cell === "lstm") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
-    return { h: jsGruRecurrence(gates, this.wHh as tf.Tensor2D, this.bHh as tf.Tensor1D, state.h) };
+  /** A fused recurrence from the input half of every gate. gates: [T, B, G·H] = x·W_ih + bias. */
+  private recurrence(kind: "ops" | "js", gates: tf.Tensor3D, state: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+    const [wHh, bHh] = [this.wHh as tf.Tensor2D, this.bHh as tf.Tensor1D];
+    if (this.cell === "lstm") return jsLstmRecurrence(gates, wHh, state.h, state.c!);
+    return { h: kind === "js" ? jsGruRecurrence(gates, wHh, bHh, state.h) : opsGruRecurrence(gates, wHh, bHh, state.h) };
   }
 
   override dispose(): void {

@@ -8,6 +8,7 @@ export { BlockCellWeights, nativeLstmSequence, nativeLstmStep } from "./lstm_nat
 export { fusedConv1d } from "./conv";
 export { jsLstmRecurrence } from "./lstm_js";
 export { jsGruRecurrence } from "./gru_js";
+export { opsGruRecurrence } from "./gru_ops";
 export { jsRecurrenceAvailable } from "./recurrence";
 
 export const FUSED_ENV = "NLU_FUSED";
