@@ -10,12 +10,18 @@
 // Layout (PyTorch's, transposed to the course's x·W convention): for G gates of width H,
 //   wIh [inDim, G·H] = weight_ih_lK.T   wHh [H, G·H] = weight_hh_lK.T   bIh [G·H] = bias_ih_lK   bHh [G·H] = bias_hh_lK
 // with the gates side by side in PyTorch's order: LSTM (i, f, g, o), GRU (r, z, n).
+//
+// `lstmRecur` and `gruRecur` below are the readable definition of each step. Training runs the same math as
+// fused kernels where the backend has them (lib/engine/fused: TensorFlow's own LSTM cell on the native backend,
+// one loop kernel on wasm and cpu), because a dozen tiny ops per step made the RNN 5-10x slower than PyTorch;
+// NLU_FUSED=off runs the readable version, and the tests hold both to PyTorch's numbers.
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { checkShapes } from "./check";
 import { Rng } from "../random";
 import {
-  BlockCellWeights, fusedKernelsEnabled, opsGruRecurrence, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep, onNativeBackend,
+  BlockCellWeights, fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep,
+  onNativeBackend, opsGruRecurrence,
 } from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
