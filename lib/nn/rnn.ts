@@ -148,7 +148,7 @@ export class RecurrentCell extends Module {
   step(x: tf.Tensor2D, state: RnnState): RnnState {
     checkShapes("RecurrentCell.step", { x: [x, ["batch", this.inDim]] }, "x holds one token's input per sequence.");
     this.checkState(state, x.shape[0]);
-    const fused = this.fusedKernel();
+    const fused = this.fusedKernel("step");
     if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights(), this.blockCellWeights);
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
@@ -170,7 +170,7 @@ export class RecurrentCell extends Module {
     if (initial) this.checkState(initial, B);
     return tidy(() => {
       let state = initial ?? this.zeroState(B);
-      const fused = this.fusedKernel();
+      const fused = this.fusedKernel("sequence");
       if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
       const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
@@ -190,14 +190,16 @@ export class RecurrentCell extends Module {
   }
 
   /**
-   * Which fused kernel runs here (lib/engine/fused; same math as recur(), far fewer kernels per step): on native
-   * TensorFlow its own LSTM cell, and for PyTorch's GRU (which TensorFlow has no cell for) tfjs ops with a
-   * hand-written backward pass; on wasm and cpu the course's recurrence kernels for both cells.
+   * Which fused kernel runs here (lib/engine/fused; same math as recur(), far fewer kernels per step). Whole
+   * sequences: on native TensorFlow its own LSTM kernel, and for PyTorch's GRU (TensorFlow has no such cell) tfjs
+   * ops with a hand-written backward pass; on wasm and cpu the course's recurrence kernels. Single steps (a
+   * decoder): only where that measured faster than the plain ops — TensorFlow's LSTM cell, the wasm/cpu GRU kernel.
    */
-  private fusedKernel(): "native" | "ops" | "js" | null {
+  private fusedKernel(use: "sequence" | "step"): "native" | "ops" | "js" | null {
     if (!fusedKernelsEnabled()) return null;
-    if (onNativeBackend()) return this.cell === "lstm" ? "native" : "ops";
-    return jsRecurrenceAvailable() ? "js" : null;
+    if (onNativeBackend()) return this.cell === "lstm" ? "native" : use === "sequence" ? "ops" : null;
+    if (!jsRecurrenceAvailable()) return null;
+    return use === "sequence" || this.cell === "gru" ? "js" : null;
   }
 
   /** A fused recurrence from the input half of every gate. gates: [T, B, G·H] = x·W_ih + bias. */
