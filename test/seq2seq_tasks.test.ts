@@ -13,7 +13,7 @@ import { alignmentHeatmap, movingAverage, captureDisplays } from "../lib/viz";
 import { EOS_ID } from "../lib/data/vocab";
 import * as fs from "fs";
 import { InterruptedError, clearInterrupt, requestInterrupt } from "../lib/interrupt";
-import { trainRnnSeq2Seq } from "../lib/tasks/seq2seq_runs";
+import { alignmentOf, trainRnnSeq2Seq } from "../lib/tasks/seq2seq_runs";
 import { checkpointDir } from "../lib/models/pretrain_cache";
 import { decodeAll } from "../lib/decode";
 
@@ -126,4 +126,28 @@ test("the stop button: decoding throws InterruptedError; interrupted training is
     clearInterrupt();
   }
   assert.deepEqual(await new NearestWordCorrector(["cat", "cut"]).candidatesAll(["cta", "ct"], 1), [[{ word: "cat", distance: 2 }], [{ word: "cat", distance: 1 }]]);
+});
+
+test("trainRnnSeq2Seq caches: a second identical call loads the weights; alignmentOf gives one row per generated token", async () => {
+  const task = prepareToyTask({ task: "reverse", trainSize: 40, evalSize: 4, symbols: 4, length: [2, 4] });
+  const opts = { name: "test-cached-run", task, model: { embedDim: 4, hidden: 4, dropout: 0 }, trainer: { batchSize: 8, maxSteps: 3, progress: false, plot: false } };
+  const dir = checkpointDir("test-cached-run-quick");
+  try {
+    const first = await trainRnnSeq2Seq(opts);
+    const second = await trainRnnSeq2Seq(opts);
+    assert.equal(first.loaded, false);
+    assert.equal(second.loaded, true);
+    assert.deepEqual(second.losses, first.losses);
+    const [a, b] = [first, second].map((r) => r.model.scoreTargets(task.test));
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-5));
+    const al = alignmentOf(second.model, task.codec, "abca");
+    assert.deepEqual(al.source, ["a", "b", "c", "a"]);
+    assert.equal(al.weights.length, al.output.length);
+    assert.ok(al.weights.every((row) => row.length === 4));
+    const plain = await trainRnnSeq2Seq({ ...opts, name: "test-cached-run-none", model: { ...opts.model, attention: "none" } });
+    assert.throws(() => alignmentOf(plain.model, task.codec, "abc"), /no attention weights/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(checkpointDir("test-cached-run-none-quick"), { recursive: true, force: true });
+  }
 });
