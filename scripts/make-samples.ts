@@ -11,6 +11,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
 import { DatasetFile, Registry, ensureFile, getFile, registry, resolveMirror, samplesDir } from "../lib/data/registry";
 import { Misspelling, parseSpellingList } from "../lib/data/corpora";
 import { Rng } from "../lib/random";
@@ -46,6 +47,12 @@ const PLANS: Plan[] = [
   { name: "spelling_mitton", file: "holbrook-missp.dat", how: "blocks", k: 60 },
   { name: "spelling_mitton", file: "aspell.dat", how: "blocks", k: 60 },
   { name: "spelling_mitton", file: "wikipedia.dat", how: "blocks", k: 60 },
+  { name: "imdb", file: "train.tsv", how: "rows", k: 24, header: 1 },
+  { name: "imdb", file: "test.tsv", how: "rows", k: 16, header: 1 },
+  { name: "imdb", file: "unsup.txt.gz", how: "rows", k: 40 }, // sampled from the text, stored gzipped like the corpus
+  { name: "wikitext2", file: "wiki.train.tokens", how: "prefix", k: 60 },
+  { name: "wikitext2", file: "wiki.valid.tokens", how: "prefix", k: 30 },
+  { name: "wikitext2", file: "wiki.test.tokens", how: "prefix", k: 30 },
 ];
 
 /** A seed from a string (FNV-1a), so each file's pick does not depend on which files came before it. */
@@ -135,20 +142,23 @@ export async function makeSamples(options: MakeSamplesOptions = {}): Promise<Reg
   const picked = new Map<string, number[]>();
   for (const plan of PLANS) {
     const src = getFile(plan.name, plan.file, full);
-    const text = fs.readFileSync(await ensureFile(plan.name, plan.file, { mirror: options.mirror, cacheDir: options.cacheDir, log: () => {} }), "utf8");
-    const { out, how } = sampleText(plan, text, picked);
+    const gz = plan.file.endsWith(".gz");
+    const bytes = fs.readFileSync(await ensureFile(plan.name, plan.file, { mirror: options.mirror, cacheDir: options.cacheDir, log: () => {} }));
+    const { out, how } = sampleText(plan, (gz ? zlib.gunzipSync(bytes) : bytes).toString("utf8"), picked);
+    const stored = gz ? zlib.gzipSync(out, { level: 9 }) : Buffer.from(out);
     const dest = path.join(outDir, plan.name, plan.file);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(dest, out);
+    fs.writeFileSync(dest, stored);
     const entry: DatasetFile = {
       path: plan.file,
-      bytes: Buffer.byteLength(out),
-      sha256: sha256(out),
-      lines: lines(out).length,
+      bytes: stored.length,
+      sha256: sha256(stored),
+      lines: gz ? undefined : lines(out).length,
       examples: countExamples(plan, out),
       source: `${plan.name}/${plan.file} (sha256 ${src.sha256.slice(0, 12)}…): ${how}`,
     };
     if (entry.examples === undefined) delete entry.examples;
+    if (entry.lines === undefined) delete entry.lines;
     const d = full.datasets[plan.name];
     reg.datasets[plan.name] ??= { ...d, description: `Sample of: ${d.description}`, files: [] };
     reg.datasets[plan.name].files.push(entry);

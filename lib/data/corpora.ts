@@ -9,6 +9,7 @@
 // loudly instead of quietly dropping rows.
 
 import * as fs from "fs";
+import * as zlib from "zlib";
 import { DatasetFile, EnsureOptions, ensureFileReport, getFile, registry, sampleFile, sampleRegistry } from "./registry";
 
 export interface LoadOptions extends EnsureOptions {
@@ -29,6 +30,22 @@ export interface CogsExample { source: string; target: string; category: string 
 export type Multi30kSplit = "train" | "val" | "test";
 export interface Multi30kPair { en: string; de: string }
 
+export type ImdbSplit = "train" | "test";
+/** A labelled IMDB review: label 0 (rating <= 4) or 1 (rating >= 7); `id` is upstream's, unique per label only. */
+export interface ImdbReview { text: string; label: 0 | 1; rating: number; id: number }
+export interface ImdbLoadOptions extends LoadOptions {
+  /** Keep upstream's text as is (`<br />` tags, Windows-1252 mojibake); default false: cleanReviewText applied. */
+  raw?: boolean;
+}
+
+export type WikiTextSplit = "train" | "valid" | "test";
+/** One non-blank line of WikiText: a paragraph (heading 0) or a heading (1 = article title, 2 = section, ...). */
+export interface WikiTextLine { text: string; heading: number }
+export interface WikiTextLoadOptions extends LoadOptions {
+  /** Undo WikiText's escapes of number and hyphen joins: `1 @,@ 000` -> `1,000`, `role @-@ playing` -> `role-playing` (default true). */
+  unescape?: boolean;
+}
+
 export type SpellingList = "birkbeck" | "holbrook" | "aspell" | "wikipedia";
 export interface Misspelling { correct: string; misspelling: string }
 
@@ -36,6 +53,8 @@ const SST2_FILES: Record<Sst2Split, string> = { train: "train.tsv", dev: "dev.ts
 const COGS_FILES: Record<CogsSplit, string> = { train: "train.tsv", dev: "dev.tsv", test: "test.tsv", gen: "gen.tsv" };
 // "test" is test_2016_flickr, the set torchtext and most tutorials call the Multi30k test set.
 const MULTI30K_PREFIX: Record<Multi30kSplit, string> = { train: "train", val: "val", test: "test_2016_flickr" };
+const IMDB_FILES: Record<ImdbSplit, string> = { train: "train.tsv", test: "test.tsv" };
+const WIKITEXT_FILES: Record<WikiTextSplit, string> = { train: "wiki.train.tokens", valid: "wiki.valid.tokens", test: "wiki.test.tokens" };
 const SPELLING_FILES: Record<SpellingList, string> = {
   birkbeck: "missp.dat",
   holbrook: "holbrook-missp.dat",
@@ -55,7 +74,9 @@ async function readText(name: string, file: string, options: LoadOptions): Promi
   const { sample, ...ensure } = options;
   const where = sample ? await sampleFile(name, file) : (await ensureFileReport(name, file, { ...ensure, files: undefined })).file;
   const entry = getFile(name, file, sample ? sampleRegistry() : ensure.registry ?? registry());
-  return { text: fs.readFileSync(where, "utf8"), entry, where };
+  const bytes = fs.readFileSync(where);
+  // A stored .gz (imdb/unsup.txt.gz) is read through gunzip; everything else is UTF-8 text.
+  return { text: (file.endsWith(".gz") ? zlib.gunzipSync(bytes) : bytes).toString("utf8"), entry, where };
 }
 
 function checkCount<T>(rows: T[], entry: DatasetFile, where: string): T[] {
@@ -149,6 +170,92 @@ export async function loadMulti30k(split: Multi30kSplit, options: LoadOptions = 
 /** Tiny Shakespeare: one string of 1,115,394 characters (convention: first 90% train, last 10% validation). */
 export async function loadTinyShakespeare(options: LoadOptions = {}): Promise<string> {
   return (await readText("tiny_shakespeare", "input.txt", options)).text;
+}
+
+// ---------------------------------------------------------------------------------------------- IMDB
+
+// Windows-1252 punctuation that upstream stored as C1 control characters U+0080–U+009F (imdb/SOURCE.md,
+// "Mojibake"); undefined code points (81, 8D, 8F, 90, 9D) map to nothing.
+const CP1252 = "€\u0000‚ƒ„…†‡ˆ‰Š‹Œ\u0000Ž\u0000\u0000‘’“”•–—˜™š›œ\u0000žŸ";
+
+/**
+ * A review as a reader sees it: `<br />` tags become spaces, C1 mojibake becomes the punctuation it stood for
+ * (U+0085 -> "…", U+0092 -> "’", U+0096 -> "–"), other control characters become spaces, runs of whitespace
+ * one space. (U+0085 is a line break to Unicode-aware splitters: never split reviews on anything but "\n".)
+ */
+export function cleanReviewText(text: string): string {
+  return text
+    .replace(/<br\s*\/?>/gi, " ")
+    .replace(/[\u0080-\u009f]/g, (c) => CP1252[c.charCodeAt(0) - 0x80].replace("\u0000", ""))
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** Parse an IMDB TSV (header `label\trating\tid\ttext`). Fields are never quoted: a leading `"` is text. */
+export function parseImdb(text: string, where = "IMDB file"): ImdbReview[] {
+  const lines = linesOf(text);
+  if (lines[0] !== "label\trating\tid\ttext") throw new Error(`${where}: header ${JSON.stringify(lines[0])} is not "label\\trating\\tid\\ttext": is this an IMDB TSV?`);
+  return lines.slice(1).map((line, i) => {
+    const cols = line.split("\t");
+    const [label, rating, id] = cols.slice(0, 3).map(Number);
+    if (cols.length !== 4 || (label !== 0 && label !== 1) || !Number.isInteger(rating) || !Number.isInteger(id)) {
+      throw new Error(`${where} line ${i + 2}: expected "0|1<TAB>rating<TAB>id<TAB>text", got ${JSON.stringify(line.slice(0, 80))}.`);
+    }
+    return { text: cols[3], label: label as 0 | 1, rating, id };
+  });
+}
+
+/**
+ * IMDB (Maas et al. 2011), labelled: train 25,000 / test 25,000 full-length reviews, balanced. Rows come
+ * SORTED (all negatives, then all positives): shuffle before taking a subset or batching. 123 texts occur in
+ * both splits (imdb/SOURCE.md); drop them from train for a clean held-out score.
+ */
+export async function loadImdb(split: ImdbSplit, options: ImdbLoadOptions = {}): Promise<ImdbReview[]> {
+  const { raw, ...rest } = options;
+  const { text, entry, where } = await readText("imdb", choose("IMDB split", split, IMDB_FILES), rest);
+  const rows = checkCount(parseImdb(text, where), entry, where);
+  return raw ? rows : rows.map((r) => ({ ...r, text: cleanReviewText(r.text) }));
+}
+
+/** IMDB's 50,000 unlabelled reviews (upstream train/unsup, in id order), cleaned unless `raw`. */
+export async function loadImdbUnlabelled(options: ImdbLoadOptions = {}): Promise<string[]> {
+  const { raw, ...rest } = options;
+  const { text, entry, where } = await readText("imdb", "unsup.txt.gz", rest);
+  const rows = checkCount(linesOf(text), entry, where);
+  return raw ? rows : rows.map(cleanReviewText);
+}
+
+// ---------------------------------------------------------------------------------------------- WikiText-2
+
+/** Undo WikiText's join escapes: ` @-@ ` -> `-`, ` @,@ ` -> `,`, ` @.@ ` -> `.`. */
+export function unescapeWikiText(text: string): string {
+  return text.replace(/ @([-,.])@ /g, "$1");
+}
+
+/** Parse a WikiText `.tokens` file into its non-blank lines; ` = = Title = = ` is a heading of level 2. */
+export function parseWikiText(text: string, unescape = true): WikiTextLine[] {
+  const out: WikiTextLine[] = [];
+  for (const line of linesOf(text)) {
+    const t = line.trim();
+    if (t === "") continue;
+    const m = /^((?:= )+)(.*?)((?: =)+)$/.exec(t);
+    const heading = m && m[1].length === m[3].length ? m[1].length / 2 : 0;
+    const body = heading && m ? m[2] : t;
+    out.push({ text: unescape ? unescapeWikiText(body) : body, heading });
+  }
+  return out;
+}
+
+/**
+ * WikiText-2 (Merity et al. 2016), the tokenized version: every non-blank line (paragraphs and headings) of
+ * train 23,767 / valid 2,461 / test 2,891, in article order. Text is already tokenized (spaces around
+ * punctuation) and rare words are `<unk>`. Licence CC BY-SA: attribute Merity et al. and Wikipedia.
+ */
+export async function loadWikiText2(split: WikiTextSplit, options: WikiTextLoadOptions = {}): Promise<WikiTextLine[]> {
+  const { unescape = true, ...rest } = options;
+  const { text, entry, where } = await readText("wikitext2", choose("WikiText-2 split", split, WIKITEXT_FILES), rest);
+  return checkCount(parseWikiText(text, unescape), entry, where);
 }
 
 // ---------------------------------------------------------------------------------------------- spelling

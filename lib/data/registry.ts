@@ -12,14 +12,15 @@
 //   const p = await ensureFile("sst2", "train.tsv");      // one file -> absolute path
 //   NLU_DATA_MIRROR=../shared/datasets npm run fetch-data -- sst2 cogs
 
-import * as crypto from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import * as https from "https";
 import * as path from "path";
-import { Transform } from "stream";
 import { pipeline } from "stream/promises";
 import * as zlib from "zlib";
+import { download } from "./http";
+import { buildFromArchive } from "./aclimdb";
+import { ChecksumError, check, sha256File, stampPath, stampSays, tempName, verifyOrDelete, writeStamp } from "./verify";
+
+export { ChecksumError, sha256File };
 
 export interface DatasetFile {
   /** Relative to the dataset folder, e.g. "train.tsv". */
@@ -38,6 +39,14 @@ export interface DatasetFile {
   examples?: number;
   /** Where the bytes come from (owner/repo:path, or for samples the file they were drawn from). */
   source?: string;
+  /** For a stored .gz: size and sha256 of its decompressed text (a copy gzipped elsewhere is checked by these). */
+  contentBytes?: number;
+  contentSha256?: string;
+  /**
+   * The file is not one download: `url` is a template over many upstream files. Without cache or mirror it is
+   * built from `archive` (downloaded and checked first) by `recipe` (lib/data/aclimdb.ts).
+   */
+  assembled?: { recipe: string; archive: { url: string; bytes: number; sha256: string }; note?: string };
 }
 
 export interface DatasetEntry {
@@ -85,22 +94,6 @@ export interface DatasetReport {
   name: string;
   dir: string;
   files: FileReport[];
-}
-
-/** A file whose size or sha256 differs from the registry. The bad copy has already been removed. */
-export class ChecksumError extends Error {
-  constructor(
-    readonly file: string,
-    readonly expected: { sha256: string; bytes: number },
-    readonly actual: { sha256: string; bytes: number },
-    hint: string,
-  ) {
-    super(
-      `checksum mismatch for ${file}: expected sha256 ${expected.sha256} (${expected.bytes} bytes), ` +
-        `got sha256 ${actual.sha256} (${actual.bytes} bytes). ${hint}`,
-    );
-    this.name = "ChecksumError";
-  }
 }
 
 /** A file that is not cached and could not be fetched. The message says which command fetches it. */
@@ -198,92 +191,11 @@ export function getFile(name: string, file: string, reg: Registry = registry()):
 
 // ---------------------------------------------------------------------------------------------- verification
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash("sha256");
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest("hex");
-}
-
-// The stamp records size+mtime of a file that hashed correctly, so later loads skip the hash (and the file
-// read it costs) until the file changes. It lives beside the file: <dir>/.<file>.verified
-const stampPath = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.verified`);
-interface Stamp { sha256: string; bytes: number; mtimeMs: number }
-
-function stampSays(file: string, st: fs.Stats, f: DatasetFile): boolean {
-  try {
-    const s = JSON.parse(fs.readFileSync(stampPath(file), "utf8")) as Stamp;
-    return s.sha256 === f.sha256 && s.bytes === st.size && s.mtimeMs === st.mtimeMs && st.size === f.bytes;
-  } catch {
-    return false;
-  }
-}
-
-function writeStamp(file: string, f: DatasetFile): void {
-  const st = fs.statSync(file);
-  const s: Stamp = { sha256: f.sha256, bytes: st.size, mtimeMs: st.mtimeMs };
-  const tmp = `${stampPath(file)}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(s) + "\n");
-  fs.renameSync(tmp, stampPath(file));
-}
-
-/** Hash `file`; on a mismatch delete it and throw a ChecksumError naming `label` (where the bytes came from). */
-async function verifyOrDelete(file: string, want: { sha256: string; bytes: number }, label: string, hint: string): Promise<void> {
-  const actual = { sha256: await sha256File(file), bytes: fs.statSync(file).size };
-  if (actual.sha256 === want.sha256 && actual.bytes === want.bytes) return;
-  fs.rmSync(file, { force: true });
-  throw new ChecksumError(label, want, actual, hint);
-}
-
 // ---------------------------------------------------------------------------------------------- fetching
 
 const defaultLog = (line: string): void => {
   process.stderr.write(line + "\n");
 };
-const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
-const tempName = (dest: string): string => `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
-
-/** GET a URL, following up to `redirects` redirects; resolves with the 200 response. */
-function httpGet(url: string, timeoutMs: number, redirects = 5): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const client = url.startsWith("https:") ? https : http;
-    const req = client.get(url, { headers: { "user-agent": "nlu-course fetch-data" } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        if (redirects <= 0) return reject(new Error(`too many redirects at ${url}`));
-        resolve(httpGet(new URL(res.headers.location, url).href, timeoutMs, redirects - 1));
-      } else if (status !== 200) {
-        res.resume();
-        reject(new Error(`HTTP ${status} from ${url}`));
-      } else resolve(res);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no data from ${url} for ${timeoutMs / 1000} s`)));
-    req.on("error", reject);
-  });
-}
-
-/** Stream a URL into `dest`, reporting progress at each quarter (one line each, so logs and notebooks stay short). */
-async function download(url: string, dest: string, label: string, expectBytes: number, opts: Required<Pick<EnsureOptions, "log" | "timeoutMs">>): Promise<void> {
-  const res = await httpGet(url, opts.timeoutMs);
-  const total = Number(res.headers["content-length"]) || expectBytes;
-  let seen = 0;
-  let nextQuarter = 1;
-  const started = Date.now();
-  opts.log(`downloading ${label} (${mb(total)}) from ${url}`);
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      while (total > 0 && seen >= (nextQuarter * total) / 4 && nextQuarter <= 4) {
-        const secs = (Date.now() - started) / 1000;
-        opts.log(`  ${label}: ${mb(seen)} / ${mb(total)} (${nextQuarter * 25}%) ${secs.toFixed(1)} s`);
-        nextQuarter++;
-      }
-      done(null, chunk);
-    },
-  });
-  await pipeline(res, counter, fs.createWriteStream(dest));
-}
-
 async function fromUrl(name: string, f: DatasetFile, dest: string, opts: Required<Pick<EnsureOptions, "log" | "timeoutMs">>): Promise<void> {
   const label = `${name}/${f.path}`;
   const url = f.url as string;
@@ -352,8 +264,9 @@ export async function ensureFileReport(name: string, file: string, options: Ensu
   if (fs.existsSync(dest)) {
     const st = fs.statSync(dest);
     if (stampSays(dest, st, f)) return { path: f.path, file: dest, origin: "cache", check: "stamp" };
-    const actual = st.size === f.bytes ? await sha256File(dest) : "(not hashed: wrong size)";
-    if (actual === f.sha256) {
+    const checked = st.size === f.bytes || f.contentSha256 ? await check(dest, f) : undefined;
+    const actual = checked ? checked.sha256 : "(not hashed: wrong size)";
+    if (checked?.ok) {
       writeStamp(dest, f);
       return { path: f.path, file: dest, origin: "cache", check: "sha256" };
     }
@@ -376,7 +289,15 @@ export async function ensureFileReport(name: string, file: string, options: Ensu
     tried.push(`the mirror has no ${src}`);
   }
   if (options.download === false) tried.push("downloads are off (--offline or download: false)");
-  else if (!f.url) tried.push("the registry gives no URL for it");
+  else if (f.assembled) {
+    try {
+      await buildFromArchive(name, getDataset(name, reg).files, dir, { log, timeoutMs });
+      return { path: f.path, file: dest, origin: "download", check: "sha256" };
+    } catch (e) {
+      if (e instanceof ChecksumError) throw e;
+      tried.push(`building it from ${f.assembled.archive.url} failed (${(e as Error).message})`);
+    }
+  } else if (!f.url) tried.push("the registry gives no URL for it");
   else {
     try {
       await fromUrl(name, f, dest, { log, timeoutMs });
