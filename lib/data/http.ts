@@ -1,8 +1,8 @@
 // HTTP downloads for the dataset registry: GET with redirects and a silence timeout, streamed to a file with
 // one progress line per quarter (so logs and notebooks stay short). Verification is the caller's job.
 import * as fs from "fs";
-import * as http from "http";
-import * as https from "https";
+import * as http from "node:http";
+import * as https from "node:https";
 import { Transform } from "stream";
 import { pipeline } from "stream/promises";
 
