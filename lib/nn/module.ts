@@ -28,11 +28,19 @@ export abstract class Module {
   }
 
   /**
-   * Register a tfjs layer (e.g. tf.layers.lstm) used imperatively via layer.apply(tensor).
-   * Its weights exist only once it has been applied (built), so they are read lazily.
+   * Register a tfjs layer (e.g. tf.layers.dense) used imperatively via layer.apply(tensor), built now for inputs
+   * of `inputShape` (without the batch axis) so that its weights exist from construction, like addParam's.
+   * Its weights are named by position and role (`name.0_kernel`), never by tfjs's layer name, which embeds a
+   * process-wide counter (`lstm_LSTM2`) and would stop a checkpoint loading into a second model.
    */
-  protected addLayer<L extends tf.layers.Layer>(name: string, layer: L): L {
+  protected addLayer<L extends tf.layers.Layer>(name: string, layer: L, inputShape?: (number | null)[]): L {
     this.assertFreeName(name);
+    if (!layer.built) {
+      if (!inputShape) {
+        throw new Error(`addLayer("${name}"): the layer is not built; pass its inputShape (without the batch axis) so its weights exist now.`);
+      }
+      layer.build([null, ...inputShape]);
+    }
     this.layers.set(name, layer);
     return layer;
   }
@@ -55,10 +63,12 @@ export abstract class Module {
         if (!seen.has(v)) (seen.add(v), out.set(prefix + n, v));
       }
       for (const [n, layer] of m.layers) {
-        // tfjs LayerVariable.read() is the backing tf.Variable; unbuilt layers have no weights yet.
+        // tfjs LayerVariable.read() is the backing tf.Variable. Only the last segment of its name is structural
+        // ("forward_lstm_LSTM1/kernel" -> "kernel"); the position keeps two kernels apart.
         layer.weights.forEach((w, i) => {
           const v = w.read() as tf.Variable;
-          if (!seen.has(v)) (seen.add(v), out.set(`${prefix}${n}.${i}_${w.originalName.replace(/[^A-Za-z0-9_]/g, "_")}`, v));
+          const role = w.originalName.split("/").pop()!.replace(/[^A-Za-z0-9_]/g, "_");
+          if (!seen.has(v)) (seen.add(v), out.set(`${prefix}${n}.${i}_${role}`, v));
         });
       }
       for (const [n, c] of m.children) visit(c, `${prefix}${n}.`);
@@ -112,7 +122,8 @@ export abstract class Module {
 
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
-    for (const l of this.layers.values()) if (l.built) l.dispose();
+    // A layer built by addLayer but never applied has no use count, and tfjs refuses to dispose it: free its weights.
+    for (const l of this.layers.values()) for (const w of l.weights) w.read().dispose();
     for (const c of this.children.values()) c.dispose();
   }
 }
