@@ -38,7 +38,7 @@ for (const c of cases) {
     const model = c.make();
     const extract = (batchSize: number): Representations =>
       extractRepresentations({ model, sentences, batchSize, attention: c.attention, source: c.part ? { part: c.part } : undefined });
-    extract(4); // tfjs's RNN layers create their weights on first use: count tensors after that
+    extract(4); // warm-up: anything a model builds lazily on first use is not a leak
     const before = tf.memory().numTensors;
     const alone = extract(1); // no padding at all
     const batched = extract(4); // every sentence padded to the longest

@@ -118,3 +118,18 @@ export function headTable(s: HeadStatistics): Record<string, number>[] {
   }
   return rows;
 }
+
+/** A model's heads in one row: mean and lowest entropy (÷ uniform), the strongest positional and [CLS] heads, mean reach. */
+export function headSummary(s: HeadStatistics): Record<string, string | number> {
+  const flat = (k: HeadStat) => s.stats[k].flat();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    model: s.model,
+    "mean entropy ÷ uniform": mean(flat("entropy")) / s.uniformEntropy,
+    "lowest entropy ÷ uniform": Math.min(...flat("entropy")) / s.uniformEntropy,
+    "max → previous": Math.max(...flat("toPrevious")),
+    "max → next": Math.max(...flat("toNext")),
+    "max → [CLS]": Math.max(...flat("toCls")),
+    "mean distance (tokens)": mean(flat("distance")),
+  };
+}

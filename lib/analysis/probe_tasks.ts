@@ -28,7 +28,7 @@ export interface ProbeLayersOptions extends Omit<ProbeOptions, "train" | "test">
   control?: boolean;
 }
 
-export interface LayerProbeRow {
+export type LayerProbeRow = {
   model: string;
   task: string;
   layer: number;
@@ -39,7 +39,7 @@ export interface LayerProbeRow {
   majority: number;
   trainExamples: number;
   testExamples: number;
-}
+};
 
 /** Probe every layer of `representations` for `task`: one row per layer. */
 export async function probeLayers(opts: ProbeLayersOptions): Promise<LayerProbeRow[]> {
@@ -96,11 +96,14 @@ export async function probeLayers(opts: ProbeLayersOptions): Promise<LayerProbeR
 // ---------------------------------------------------------------------------------------------------------
 // Token properties.
 
-/** Word position in the sentence (after any [CLS]), capped: classes 0 .. classes−1 (the last = "that far or further"). */
+/**
+ * Word position in the sentence (after any [CLS]): label i for the first `classes` words; later words are left
+ * out (capping them into one class would make "far" the majority label of long sentences).
+ */
 export function positionLabeler(opts: { classes?: number } = {}): TokenLabeler {
   const classes = opts.classes ?? 8;
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`classes (${classes}) must be an integer >= 2.`);
-  return (_words, i) => Math.min(i, classes - 1);
+  return (_words, i) => (i < classes ? i : null);
 }
 
 /** The `k` most frequent word ids over sentences (ties by smaller id): the classes of previousWordLabeler. */

@@ -65,3 +65,25 @@ export async function umapProjection(opts: UmapOptions): Promise<Projection> {
   throwIfInterrupted("UMAP");
   return { points };
 }
+
+/**
+ * How often a point's nearest neighbour (Euclidean, in the given space) has the same label: 1 = labels form
+ * clean clusters, about Σ p_c² (the chance of two random points agreeing) = no structure. points: [n][d].
+ */
+export function neighbourAgreement(points: readonly (readonly number[])[], labels: readonly (number | string)[]): number {
+  if (points.length !== labels.length) throw new Error(`neighbourAgreement got ${points.length} points and ${labels.length} labels: give one label per point.`);
+  if (points.length < 2) throw new Error("neighbourAgreement needs at least 2 points.");
+  let agree = 0;
+  points.forEach((p, i) => {
+    let best = -1;
+    let bestD = Infinity;
+    points.forEach((q, j) => {
+      if (j === i) return;
+      let d = 0;
+      for (let k = 0; k < p.length; k++) d += (p[k] - q[k]) ** 2;
+      if (d < bestD) (bestD = d), (best = j);
+    });
+    if (labels[best] === labels[i]) agree++;
+  });
+  return agree / points.length;
+}

@@ -13,60 +13,58 @@
 // more the layer rewrites the word by its context. But vectors of a layer can all point one way (anisotropy),
 // so cosines are high for ANY two tokens; the baseline is the mean cosine between random pairs of tokens of
 // the same layer, and the adjusted score subtracts it (Ethayarajh §3.4).
+import * as tf from "@tensorflow/tfjs";
 import { Features, checkSameRows } from "./features";
 import { Representations, checkLayer } from "./extract";
 import { Rng } from "../random";
 
-/** XᵀY of column-centred X [n, p] and Y [n, q] as a float64 [p·q] row-major array. */
-function centredCross(x: Features, mx: Float64Array, y: Features, my: Float64Array): Float64Array {
-  const { rows: n, cols: p } = x;
-  const q = y.cols;
-  const out = new Float64Array(p * q);
-  const xr = new Float64Array(p);
-  const yr = new Float64Array(q);
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < p; a++) xr[a] = x.data[i * p + a] - mx[a];
-    for (let b = 0; b < q; b++) yr[b] = y.data[i * q + b] - my[b];
-    for (let a = 0; a < p; a++) {
-      const v = xr[a];
-      if (v === 0) continue;
-      const o = a * q;
-      for (let b = 0; b < q; b++) out[o + b] += v * yr[b];
-    }
-  }
-  return out;
+/**
+ * Columns centred in float64 (removing the means first keeps float32 precise), then as a float32 tensor [n, p]:
+ * the products below run as native matmuls.
+ */
+function centre(f: Features): tf.Tensor2D {
+  const { rows, cols } = f;
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += f.data[i * cols + j];
+  for (let j = 0; j < cols; j++) mean[j] /= rows;
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[i * cols + j] = f.data[i * cols + j] - mean[j];
+  return tf.tensor2d(data, [rows, cols]);
 }
 
-function columnMeans(f: Features): Float64Array {
-  const m = new Float64Array(f.cols);
-  for (let i = 0; i < f.rows; i++) for (let j = 0; j < f.cols; j++) m[j] += f.data[i * f.cols + j];
-  return m.map((v) => v / f.rows);
-}
+/** ‖XᵀY‖_F for centred X [n, p], Y [n, q] (a scalar tensor). */
+const crossNorm = (x: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar => tf.norm(tf.matMul(x, y, true, false)) as tf.Scalar;
 
-const squaredNorm = (a: Float64Array) => a.reduce((s, v) => s + v * v, 0);
+function checkPair(x: Features, y: Features): void {
+  checkSameRows(x, y, "linearCka's two representations");
+  if (x.rows < 2) throw new Error(`linearCka needs at least 2 examples, got ${x.rows}.`);
+}
 
 /**
  * Linear CKA between two representations of the same n examples. x: [n, p], y: [n, q] -> a number in [0, 1].
  * Errors: different row counts, fewer than 2 rows, a representation that is constant over the examples.
  */
 export function linearCka(x: Features, y: Features): number {
-  checkSameRows(x, y, "linearCka's two representations");
-  if (x.rows < 2) throw new Error(`linearCka needs at least 2 examples, got ${x.rows}.`);
-  const mx = columnMeans(x);
-  const my = columnMeans(y);
-  const xy = squaredNorm(centredCross(x, mx, y, my));
-  const xx = Math.sqrt(squaredNorm(centredCross(x, mx, x, mx)));
-  const yy = Math.sqrt(squaredNorm(centredCross(y, my, y, my)));
-  if (xx === 0 || yy === 0) {
-    throw new Error("linearCka: one representation is the same vector for every example (zero variance), so similarity is undefined.");
-  }
-  return xy / (xx * yy);
+  return ckaMatrix([x], [y])[0][0];
 }
 
-/** CKA between every layer of a and every layer of b: [a.length][b.length]. */
+/** CKA between every layer of a and every layer of b: [a.length][b.length] (each layer centred once). */
 export function ckaMatrix(a: readonly Features[], b: readonly Features[]): number[][] {
   if (a.length === 0 || b.length === 0) throw new Error("ckaMatrix needs at least one layer on each side.");
-  return a.map((x) => b.map((y) => linearCka(x, y)));
+  a.forEach((x) => b.forEach((y) => checkPair(x, y)));
+  const values = tf.tidy(() => {
+    const ca = a.map(centre);
+    const cb = b.map((y) => ca[a.indexOf(y)] ?? centre(y));
+    const selfA = ca.map((x) => crossNorm(x, x));
+    const selfB = cb.map((y, j) => (ca.includes(y) ? selfA[ca.indexOf(y)] : crossNorm(y, y)));
+    const norms = tf.stack([...selfA, ...selfB]).dataSync();
+    if (norms.some((v) => v === 0)) {
+      throw new Error("linearCka: one representation is the same vector for every example (zero variance), so similarity is undefined.");
+    }
+    const cross = tf.stack(ca.flatMap((x) => cb.map((y) => crossNorm(x, y)))).dataSync();
+    return ca.map((_, i) => cb.map((_, j) => cross[i * cb.length + j] ** 2 / (norms[i] * norms[a.length + j])));
+  });
+  return values;
 }
 
 function cosine(u: Float32Array, v: Float32Array): number {
@@ -159,4 +157,41 @@ export function selfSimilarity(opts: SelfSimilarityOptions): SelfSimilarityResul
     return { layer: l, name, selfSimilarity: self, anisotropy, adjusted: self - anisotropy };
   });
   return { layers, words };
+}
+
+/** CKA between every layer of two models (or one model twice), with the names a heatmap needs. */
+export interface LayerComparison {
+  rowModel: string;
+  colModel: string;
+  rowNames: string[];
+  colNames: string[];
+  /** cka[i][j]: layer i of the row model vs layer j of the column model. */
+  cka: number[][];
+}
+
+/**
+ * Linear CKA between every layer of `a` and every layer of `b`, over every real token. Both must have read the
+ * same token sequences (same sentences through models with the same input format, e.g. BERT and ELECTRA, or
+ * one model before and after fine-tuning); otherwise the rows would pair different tokens, and it throws.
+ */
+export function compareLayers(a: Representations, b: Representations): LayerComparison {
+  const same = a.sequences.length === b.sequences.length && a.sequences.every((s, i) => s.length === b.sequences[i].length && s.every((id, j) => id === b.sequences[i][j]));
+  if (!same) {
+    throw new Error(`compareLayers: ${a.model} and ${b.model} read different token sequences: extract both from the same sentences with the same input format ([CLS] or not, same maxLen).`);
+  }
+  return { rowModel: a.model, colModel: b.model, rowNames: [...a.layerNames], colNames: [...b.layerNames], cka: ckaMatrix(a.states, b.states) };
+}
+
+/** The diagonal of several layer comparisons side by side: one row per layer, one column per comparison. */
+export function sameLayerCka(comparisons: Record<string, LayerComparison>): Record<string, string | number>[] {
+  const entries = Object.entries(comparisons);
+  if (entries.length === 0) throw new Error("sameLayerCka got no comparisons: pass { name: compareLayers(a, b), ... }.");
+  const layers = Math.min(...entries.map(([, c]) => Math.min(c.rowNames.length, c.colNames.length)));
+  return Array.from({ length: layers }, (_, l) => ({ layer: entries[0][1].rowNames[l], ...Object.fromEntries(entries.map(([name, c]) => [name, c.cka[l][l]])) }));
+}
+
+/** Self-similarity results as table rows: model, layer, self-similarity, random pairs, adjusted. */
+export function selfSimilarityRows(results: Record<string, SelfSimilarityResult>): Record<string, string | number>[] {
+  return Object.entries(results).flatMap(([model, res]) =>
+    res.layers.map((l) => ({ model, layer: l.name, "self-similarity": l.selfSimilarity, "random pairs": l.anisotropy, "adjusted (difference)": l.adjusted })));
 }
