@@ -56,12 +56,14 @@ test("linear CKA is 1 under an orthogonal transform and an isotropic scaling, no
 
 test("linear CKA matches numpy's Gram-matrix computation (committed numbers)", () => {
   const { x, y, z } = referenceData();
+  const before = tf.memory().numTensors;
   for (const [got, want] of [[linearCka(x, y), reference.cka.xy], [linearCka(x, z), reference.cka.xz], [linearCka(y, z), reference.cka.yz]]) {
     assert.ok(Math.abs(got - want) < 1e-6, `${got} vs numpy ${want}`);
   }
   const m = ckaMatrix([x, y], [x, y, z]);
   assert.equal(m.length, 2);
-  assert.ok(Math.abs(m[0][0] - 1) < 1e-9 && Math.abs(m[1][0] - reference.cka.xy) < 1e-6 && Math.abs(m[1][2] - reference.cka.yz) < 1e-6);
+  assert.ok(Math.abs(m[0][0] - 1) < 1e-6 && Math.abs(m[1][0] - reference.cka.xy) < 1e-6 && Math.abs(m[1][2] - reference.cka.yz) < 1e-6);
+  assert.equal(tf.memory().numTensors, before, "CKA leaves no tensor behind");
 });
 
 test("linear CKA rejects mismatched, too small and constant inputs with a clear error", () => {
@@ -192,24 +194,27 @@ function handBuilt(): Representations {
 test("head statistics on hand-built attention maps: previous-token, uniform and [CLS] heads", () => {
   const s = headStatistics({ representations: handBuilt(), punctuation: [12] });
   const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-6, `${what}: ${got} vs ${want}`);
-  const [prev, uniform, cls] = [0, 1, 2].map((h) => Object.fromEntries(Object.entries(s.stats).map(([k, v]) => [k, v[0][h]])));
-  near(prev.entropy, 0, "previous-token head entropy");
-  near(uniform.entropy, Math.log(5), "uniform head entropy");
-  near(cls.entropy, 0, "[CLS] head entropy");
+  // [head, statistic, expected, why]: head 0 = previous token, 1 = uniform, 2 = [CLS].
+  const expected: [number, keyof typeof s.stats, number, string][] = [
+    [0, "entropy", 0, "one-hot rows"],
+    [1, "entropy", Math.log(5), "uniform rows"],
+    [2, "entropy", 0, "one-hot rows"],
+    [0, "toPrevious", 1, "by construction"],
+    [1, "toPrevious", 0.2, "1/len"],
+    [2, "toPrevious", 0.25, "only query 1's previous token is [CLS]"],
+    [0, "toCls", 0.4, "queries 0 and 1"],
+    [2, "toCls", 1, "by construction"],
+    [0, "toPunctuation", 0.2, "query 4 looks at ','"],
+    [1, "toNext", 0.2, "1/len"],
+    [0, "toNext", 0, "never"],
+    [0, "toSelf", 0.2, "query 0"],
+    [0, "distance", 0.8, "distance 1 for queries 1..4"],
+    [1, "distance", 1.6, "mean of 2, 1.4, 1.2, 1.4, 2"],
+    [2, "distance", 2, "mean of 0..4"],
+    [2, "toSep", 0, "no [SEP] in the sentence"],
+  ];
+  for (const [head, stat, want, why] of expected) near(s.stats[stat][0][head], want, `head ${head} ${stat} (${why})`);
   near(s.uniformEntropy, Math.log(5), "uniform baseline");
-  near(prev.toPrevious, 1, "previous head → previous");
-  near(uniform.toPrevious, 0.2, "uniform → previous");
-  near(cls.toPrevious, 0.25, "[CLS] head → previous (only query 1's previous token is [CLS])");
-  near(prev.toCls, 0.4, "previous head → [CLS] (queries 0 and 1)");
-  near(cls.toCls, 1, "[CLS] head → [CLS]");
-  near(prev.toPunctuation, 0.2, "previous head → ',' (query 4)");
-  near(uniform.toNext, 0.2, "uniform → next");
-  near(prev.toNext, 0, "previous head → next");
-  near(prev.toSelf, 0.2, "previous head → self (query 0)");
-  near(prev.distance, 0.8, "previous head distance");
-  near(uniform.distance, 1.6, "uniform head distance: mean of 2, 1.4, 1.2, 1.4, 2");
-  near(cls.distance, 2, "[CLS] head distance: mean of 0..4");
-  near(cls.toSep, 0, "no [SEP] in the sentence");
   assert.deepEqual(extremeHead(s, "toPrevious"), { layer: 1, head: 0, value: 1 });
   assert.equal(extremeHead(s, "entropy", "max").head, 1);
   assert.deepEqual(attentionOf(handBuilt(), { layer: 1, sentence: 0 })[2].map((row) => row[0]), [1, 1, 1, 1, 1]);
