@@ -2,7 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { extractRepresentations, representationSource, sentenceVectors, AnalysableModel, Representations } from "../lib/analysis";
+import { extractRepresentations, representationSource, rnnEncoderSource, sentenceVectors, AnalysableModel, Representations } from "../lib/analysis";
+import { Embedding } from "../lib/nn/layers";
+import { RnnEncoder } from "../lib/nn/rnn";
 import { RnnClassifier } from "../lib/models/rnn_classifier";
 import { CnnClassifier } from "../lib/models/cnn_classifier";
 import { TransformerClassifier } from "../lib/models/transformer_classifier";
@@ -16,6 +18,10 @@ type Case = { name: string; make: () => AnalysableModel; part?: "main" | "genera
 const cases: Case[] = [
   { name: "BiLSTM classifier", make: () => new RnnClassifier({ vocabSize: V, embedDim: 8, hidden: 6, seed: 1 }), layers: 2, attention: false, cls: false },
   { name: "GRU classifier", make: () => new RnnClassifier({ vocabSize: V, embedDim: 8, hidden: 6, cell: "gru", bidirectional: false, seed: 1 }), layers: 2, attention: false, cls: false },
+  {
+    name: "stacked BiGRU encoder (seq2seq-style embedding + RnnEncoder)", layers: 3, attention: false, cls: false,
+    make: () => rnnEncoderSource({ name: "encoder", embedding: new Embedding({ vocabSize: V, dim: 8, seed: 1 }), encoder: new RnnEncoder({ inDim: 8, hidden: 5, cell: "gru", layers: 2, seed: 2 }), maxLen: 16 }),
+  },
   { name: "dilated CNN classifier", make: () => new CnnClassifier({ vocabSize: V, embedDim: 8, width: 8, layers: 3, dilationGrowth: 2, seed: 1 }), layers: 4, attention: false, cls: false },
   { name: "transformer classifier", make: () => new TransformerClassifier({ vocabSize: V, width: 16, heads: 2, layers: 2, maxLen: 16, seed: 1 }), layers: 3, attention: true, cls: true },
   { name: "pre-LN encoder, sinusoidal", make: () => new TransformerEncoder({ vocabSize: V, width: 16, heads: 4, layers: 3, maxLen: 16, norm: "pre", positions: "sinusoidal", seed: 2 }), layers: 4, attention: true, cls: true },

@@ -9,6 +9,8 @@
 // (Features, one row per real token) that outlives every tensor — so no later statistic can see padding.
 import * as tf from "@tensorflow/tfjs";
 import { TransformerEncoder } from "../nn/transformer";
+import { Embedding } from "../nn/layers";
+import { RnnEncoder } from "../nn/rnn";
 import { RnnClassifier } from "../models/rnn_classifier";
 import { CnnClassifier } from "../models/cnn_classifier";
 import { TransformerClassifier, withCls } from "../models/transformer_classifier";
@@ -134,7 +136,7 @@ export function representationSource(model: AnalysableModel, opts: SourceOptions
   if (model instanceof RnnClassifier || model instanceof CnnClassifier) {
     const rnn = model instanceof RnnClassifier;
     const cfg = model.config() as { vocabSize: number; layers?: number };
-    const blocks = rnn ? ["RNN"] : Array.from({ length: cfg.layers ?? 0 }, (_, i) => `conv ${i + 1}`);
+    const blocks = Array.from({ length: cfg.layers ?? 1 }, (_, i) => `${rnn ? "RNN" : "conv"} ${i + 1}`);
     return {
       name: opts.name ?? (rnn ? "RNN classifier" : "CNN classifier"),
       kind: rnn ? "rnn" : "cnn",
@@ -150,6 +152,27 @@ export function representationSource(model: AnalysableModel, opts: SourceOptions
     `representationSource does not know ${(model as object)?.constructor?.name ?? typeof model}: pass a TransformerEncoder, ` +
       "TransformerClassifier, ElectraModel, RnnClassifier, CnnClassifier, or write a RepresentationSource for it.",
   );
+}
+
+/**
+ * An embedding table read by a (stacked, bidirectional) RnnEncoder, as a source: the RNN seq2seq encoder
+ * (sourceEmbedding + encoder) or any model built that way. Layer 0 = the embeddings, layer k = RNN layer k.
+ */
+export function rnnEncoderSource(o: { name: string; embedding: Embedding; encoder: RnnEncoder; maxLen: number }): RepresentationSource {
+  return {
+    name: o.name,
+    kind: "rnn",
+    layerNames: ["embeddings", ...Array.from({ length: o.encoder.numLayers }, (_, i) => `RNN ${i + 1}`)],
+    attentionLayers: 0,
+    vocabSize: o.embedding.vocabSize,
+    prefix: 0,
+    prepare: truncate(o.maxLen),
+    forward: (ids, mask) =>
+      tf.tidy(() => {
+        const x = o.embedding.apply(ids) as tf.Tensor3D;
+        return { hiddenStates: [x, ...o.encoder.encode(x, mask, { layerOutputs: true }).layerOutputs!] };
+      }),
+  };
 }
 
 /** Per-layer attention maps of every sentence, padding removed. */

@@ -270,8 +270,9 @@ export class RnnEncoder extends Module {
    *   finalStates: one per layer, each direction's state after reading its whole sequence (forward: after the
    *   last real token; backward: after reading back to the first), forward ‖ backward: h (and c) [b, width].
    * The finalStates of a stacked encoder initialise a decoder of the same depth (Sutskever et al. 2014).
+   * With `layerOutputs: true` (analysis, lib/analysis) also every layer's outputs, [b, t, width] each.
    */
-  encode(x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; finalStates: RnnState[] } {
+  encode(x: tf.Tensor3D, mask: tf.Tensor2D, opts: { layerOutputs?: boolean } = {}): { outputs: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] } {
     const lengths = maskLengths(mask, x);
     if (x.shape[2] !== this.cells[0][0].inDim) {
       throw new Error(`RnnEncoder: x has width ${x.shape[2]}, expected inDim ${this.cells[0][0].inDim}.`);
@@ -289,6 +290,7 @@ export class RnnEncoder extends Module {
 
       let input = x.transpose([1, 0, 2]) as tf.Tensor3D; // [T, B, in]
       const finalStates: RnnState[] = [];
+      const layerOutputs: tf.Tensor3D[] = [];
       for (const layer of this.cells) {
         const outs: tf.Tensor3D[] = [];
         const hs: tf.Tensor2D[] = [];
@@ -303,8 +305,10 @@ export class RnnEncoder extends Module {
         input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
         const join = (xs: tf.Tensor2D[]) => (xs.length === 1 ? xs[0] : (tf.concat(xs, 1) as tf.Tensor2D));
         finalStates.push(this.cell === "lstm" ? { h: join(hs), c: join(cs) } : { h: join(hs) });
+        if (opts.layerOutputs) layerOutputs.push(input.transpose([1, 0, 2]) as tf.Tensor3D);
       }
-      return { outputs: input.transpose([1, 0, 2]) as tf.Tensor3D, finalStates };
+      const outputs = input.transpose([1, 0, 2]) as tf.Tensor3D;
+      return opts.layerOutputs ? { outputs, finalStates, layerOutputs } : { outputs, finalStates };
     });
   }
 
