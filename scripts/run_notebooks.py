@@ -28,6 +28,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
+from plotly_bundle import ensure_plotly_bundle
+
 RAISES = "raises-exception"  # the standard Jupyter tag for a cell that is expected to raise
 SKIP = "skip-execution"  # nbclient's tag for a cell it does not run
 
@@ -266,6 +268,7 @@ class Runner:
         )
 
     def export_html(self, nb: nbformat.NotebookNode, nb_path: Path) -> Path:
+        ensure_plotly_bundle(nb)  # one Plotly bundle before the first chart, however the cells ran
         has_math = any(c.cell_type == "markdown" and MATH.search(c.source) for c in nb.cells)
         resources = {"metadata": {"name": nb_path.stem, "path": str(nb_path.parent)}, "nlu_has_math": has_math}
         body, _ = self.exporter().from_notebook_node(nb, resources=resources)
@@ -282,7 +285,7 @@ class Runner:
         }
         dest = self.executed_path(result.path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, dest)
+        nbformat.write(ensure_plotly_bundle(nb), dest)
         return dest
 
     def fresh_copy(self, nb_path: Path) -> nbformat.NotebookNode | None:

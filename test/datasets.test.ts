@@ -317,3 +317,21 @@ test("make-samples reproduces the committed samples byte for byte", { skip: REAL
     }
   }
 });
+
+test("dataset notes are one short stdout line naming the dataset, not stderr and not the mirror's path", async () => {
+  const cacheDir = tmpDir("quiet-notes");
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    await ensureFile("sst2", "dev.tsv", { mirror: MIRROR, cacheDir, registry: REG }); // default log
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+  }
+  assert.deepEqual(err, [], "nothing on stderr (a pink error box in Jupyter)");
+  assert.deepEqual(out, ["sst2/dev.tsv: copied from the data mirror, checksum OK"]);
+});

@@ -1,6 +1,7 @@
 // The recurrent cells against PyTorch (issue 11, fault 1: logistic-sigmoid gates, PyTorch's layout and GRU
 // convention), and checkpoints of RNN models (fault 2: structural names, weights from construction).
 // Reference numbers: test/fixtures/rnn_torch_reference.json, made by rnn_torch_reference.py beside it.
+// Every agreement test runs on every backend, with the fused kernels (lib/engine/fused) and without.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -12,6 +13,10 @@ import { Module } from "../lib/nn/module";
 import { RnnClassifier } from "../lib/models/rnn_classifier";
 import { Trainer } from "../lib/train/trainer";
 import { traceMemory } from "../lib/engine";
+import { withFusedKernels } from "../lib/engine/fused";
+import { TEST_BACKENDS, switchTo } from "./helpers/backends";
+
+const VARIANTS = TEST_BACKENDS.flatMap((backend) => [true, false].map((fused) => ({ backend, fused, label: `${backend}, ${fused ? "fused" : "plain ops"}` })));
 
 type Nested = number | Nested[];
 interface CellCase {
@@ -83,70 +88,82 @@ function courseGrads(m: Module, x: tf.Variable, lossFn: () => tf.Scalar): Record
   });
 }
 
-for (const ref of REF.cells) {
-  test(`${ref.kind} cell step equals PyTorch's nn.${ref.kind === "lstm" ? "LSTMCell" : "GRUCell"}: state and gradients`, () => {
-    const cell = new RecurrentCell({ cell: ref.kind, inDim: ref.inDim, hidden: ref.hidden });
-    loadTorchWeights(cell, ref.weights);
-    const x = tf.variable(tf.tensor2d(ref.x));
-    const h0 = tf.variable(tf.tensor2d(ref.h0));
-    const c0 = ref.c0 ? tf.variable(tf.tensor2d(ref.c0)) : undefined;
-    const next = cell.step(x, { h: h0, c: c0 });
-    assertClose(next.h.arraySync(), ref.h, 1e-6, "h");
-    if (ref.c) assertClose(next.c!.arraySync(), ref.c, 1e-6, "c");
-    tf.dispose([next.h, next.c]);
-    const loss = () =>
-      tf.tidy(() => {
-        const s = cell.step(x, { h: h0, c: c0 });
-        const l = tf.sum(tf.mul(s.h, ref.rh));
-        return (s.c ? tf.add(l, tf.sum(tf.mul(s.c, ref.rc!))) : l) as tf.Scalar;
-      });
-    const { grads } = tf.variableGrads(loss, [...cell.parameters(), x, h0, ...(c0 ? [c0] : [])]);
-    const byName: Record<string, Nested> = {};
-    for (const [name, v] of cell.namedParameters()) byName[name] = (name.startsWith("w") ? grads[v.name].transpose() : grads[v.name]).arraySync() as Nested;
-    for (const [torchName, want] of Object.entries(ref.grads)) {
-      const got = torchName in { x: 1, h0: 1, c0: 1 } ? grads[{ x, h0, c0: c0! }[torchName as "x"].name].arraySync() : byName[courseName(torchName).name];
-      assertClose(got as Nested, want, 1e-5, `d loss / d ${torchName}`);
-    }
-    tf.dispose([x, h0, c0, ...Object.values(grads)]);
-    cell.dispose();
+for (const { backend, fused, label } of VARIANTS) for (const ref of REF.cells) {
+  test(`${ref.kind} cell step equals PyTorch's nn.${ref.kind === "lstm" ? "LSTMCell" : "GRUCell"}: state and gradients (${label})`, async (t) => {
+    const skip = await switchTo(backend);
+    if (skip) return t.skip(skip);
+    withFusedKernels(fused, () => cellAgreement(ref));
   });
 }
 
-for (const ref of REF.sequences) {
-  test(`RnnEncoder equals PyTorch (packed sequences): ${ref.name}`, () => {
-    const enc = new RnnEncoder({ cell: ref.kind, inDim: ref.inDim, hidden: ref.hidden, layers: ref.layers, bidirectional: ref.bidirectional });
-    loadTorchWeights(enc, ref.weights);
-    const x = tf.variable(tf.tensor3d(ref.x));
-    const mask = tf.tensor2d(ref.mask);
-    const { outputs, finalStates } = enc.encode(x, mask);
-    assertClose(outputs.arraySync(), ref.outputs, 1e-5, "outputs");
-    assertClose(finalStates.map((s) => s.h.arraySync()), ref.h_n, 1e-5, "h_n");
-    if (ref.c_n) assertClose(finalStates.map((s) => s.c!.arraySync()), ref.c_n, 1e-5, "c_n");
-    tf.dispose([outputs, ...finalStates.flatMap((s) => [s.h, s.c])]);
-    // final() is the last layer's h_n.
-    const fin = enc.final(x, mask);
-    assertClose(fin.arraySync(), ref.h_n[ref.layers - 1], 1e-5, "final()");
-    fin.dispose();
+function cellAgreement(ref: CellCase): void {
+  const cell = new RecurrentCell({ cell: ref.kind, inDim: ref.inDim, hidden: ref.hidden });
+  loadTorchWeights(cell, ref.weights);
+  const x = tf.variable(tf.tensor2d(ref.x));
+  const h0 = tf.variable(tf.tensor2d(ref.h0));
+  const c0 = ref.c0 ? tf.variable(tf.tensor2d(ref.c0)) : undefined;
+  const next = cell.step(x, { h: h0, c: c0 });
+  assertClose(next.h.arraySync(), ref.h, 1e-6, "h");
+  if (ref.c) assertClose(next.c!.arraySync(), ref.c, 1e-6, "c");
+  tf.dispose([next.h, next.c]);
+  const loss = () =>
+    tf.tidy(() => {
+      const s = cell.step(x, { h: h0, c: c0 });
+      const l = tf.sum(tf.mul(s.h, ref.rh));
+      return (s.c ? tf.add(l, tf.sum(tf.mul(s.c, ref.rc!))) : l) as tf.Scalar;
+    });
+  const { grads } = tf.variableGrads(loss, [...cell.parameters(), x, h0, ...(c0 ? [c0] : [])]);
+  const byName: Record<string, Nested> = {};
+  for (const [name, v] of cell.namedParameters()) byName[name] = (name.startsWith("w") ? grads[v.name].transpose() : grads[v.name]).arraySync() as Nested;
+  for (const [torchName, want] of Object.entries(ref.grads)) {
+    const got = torchName in { x: 1, h0: 1, c0: 1 } ? grads[{ x, h0, c0: c0! }[torchName as "x"].name].arraySync() : byName[courseName(torchName).name];
+    assertClose(got as Nested, want, 1e-5, `d loss / d ${torchName}`);
+  }
+  tf.dispose([x, h0, c0, ...Object.values(grads)]);
+  cell.dispose();
+}
 
-    const grads = courseGrads(enc, x, () =>
-      tf.tidy(() => {
-        const e = enc.encode(x, mask);
-        let l = tf.sum(tf.mul(e.outputs, ref.ro));
-        e.finalStates.forEach((s, k) => {
-          l = tf.add(l, tf.sum(tf.mul(s.h, ref.rh[k])));
-          if (s.c) l = tf.add(l, tf.sum(tf.mul(s.c, ref.rc![k])));
-        });
-        return l as tf.Scalar;
-      }),
-    );
-    assert.ok(Math.abs((grads.loss as number) - ref.loss) < 1e-4, `loss ${grads.loss} vs PyTorch ${ref.loss}`);
-    for (const [torchName, want] of Object.entries(ref.grads)) {
-      const got = torchName === "x" ? grads.x : grads[courseName(torchName).name];
-      assertClose(got, want, 1e-4, `d loss / d ${torchName}`);
-    }
-    tf.dispose([x, mask]);
-    enc.dispose();
+for (const { backend, fused, label } of VARIANTS) for (const ref of REF.sequences) {
+  test(`RnnEncoder equals PyTorch (packed sequences): ${ref.name} (${label})`, async (t) => {
+    const skip = await switchTo(backend);
+    if (skip) return t.skip(skip);
+    withFusedKernels(fused, () => sequenceAgreement(ref));
   });
+}
+
+function sequenceAgreement(ref: SequenceCase): void {
+  const enc = new RnnEncoder({ cell: ref.kind, inDim: ref.inDim, hidden: ref.hidden, layers: ref.layers, bidirectional: ref.bidirectional });
+  loadTorchWeights(enc, ref.weights);
+  const x = tf.variable(tf.tensor3d(ref.x));
+  const mask = tf.tensor2d(ref.mask);
+  const { outputs, finalStates } = enc.encode(x, mask);
+  assertClose(outputs.arraySync(), ref.outputs, 1e-5, "outputs");
+  assertClose(finalStates.map((s) => s.h.arraySync()), ref.h_n, 1e-5, "h_n");
+  if (ref.c_n) assertClose(finalStates.map((s) => s.c!.arraySync()), ref.c_n, 1e-5, "c_n");
+  tf.dispose([outputs, ...finalStates.flatMap((s) => [s.h, s.c])]);
+  // final() is the last layer's h_n.
+  const fin = enc.final(x, mask);
+  assertClose(fin.arraySync(), ref.h_n[ref.layers - 1], 1e-5, "final()");
+  fin.dispose();
+
+  const grads = courseGrads(enc, x, () =>
+    tf.tidy(() => {
+      const e = enc.encode(x, mask);
+      let l = tf.sum(tf.mul(e.outputs, ref.ro));
+      e.finalStates.forEach((s, k) => {
+        l = tf.add(l, tf.sum(tf.mul(s.h, ref.rh[k])));
+        if (s.c) l = tf.add(l, tf.sum(tf.mul(s.c, ref.rc![k])));
+      });
+      return l as tf.Scalar;
+    }),
+  );
+  assert.ok(Math.abs((grads.loss as number) - ref.loss) < 1e-4, `loss ${grads.loss} vs PyTorch ${ref.loss}`);
+  for (const [torchName, want] of Object.entries(ref.grads)) {
+    const got = torchName === "x" ? grads.x : grads[courseName(torchName).name];
+    assertClose(got, want, 1e-4, `d loss / d ${torchName}`);
+  }
+  tf.dispose([x, mask]);
+  enc.dispose();
 }
 
 test("fault 2: an RnnClassifier checkpoint loads into a second model built in the same process", () => {

@@ -89,3 +89,21 @@ test("classification report as a danfojs DataFrame", async () => {
   assert.equal(rows[0][1], 1); // precision of neg: 1/1
   assert.ok(Math.abs((rows[1][3] as number) - 0.8) < 1e-9); // F1 of pos: 2·(2/3·1)/(2/3+1)
 });
+
+test("the report DataFrame's numeric columns hold only numbers (NaN where n/a): filters and means see numbers", async () => {
+  const { classificationReportFrame } = await import("../lib/eval/report");
+  const df = classificationReportFrame([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], ["neg", "pos"]);
+  // The issue's case: before, precision held "" in the accuracy row, so `< 0.55` kept ["neg", "accuracy"]
+  // and the mean was 0.47 over 5 rows.
+  const low = df.query(df["precision"].lt(0.55));
+  assert.deepEqual(low["class"].values, ["neg"]);
+  const precision = df["precision"];
+  assert.ok(Math.abs(precision.mean() - 0.5875) < 1e-9, `mean precision ${precision.mean()}`); // (1/2 + 2/3 + 7/12 + 3/5) / 4
+  assert.equal(precision.count(), 4);
+  for (const column of ["precision", "recall", "f1", "support"]) {
+    for (const v of df[column].values as unknown[]) assert.equal(typeof v, "number", `${column} holds ${JSON.stringify(v)}`);
+  }
+  const rows = classificationReport([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], ["neg", "pos"]);
+  assert.deepEqual(rows[4], { class: "accuracy", precision: NaN, recall: NaN, f1: 0.6, support: 5 });
+  assert.throws(() => classificationReport([0, 2], [0, 1], ["neg", "pos"]), /gold label 2 \(example 1\) is not a class id in 0\.\.1/);
+});

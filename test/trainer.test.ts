@@ -5,7 +5,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Trainer } from "../lib/train/trainer";
-import { learningRateAt } from "../lib/train/schedule";
+import { learningRateAt, Schedule } from "../lib/train/schedule";
+import { Module } from "../lib/nn/module";
+import { Trainable } from "../lib/train/model";
+import { captureDisplays, formatNumber } from "../lib/viz/display";
 import { readCheckpoint } from "../lib/train/checkpoint";
 import { ToyMlp, xorData, Point } from "./helpers/toy";
 
@@ -144,4 +147,72 @@ test("options are validated and schedules shape the learning rate", () => {
   assert.equal(learningRateAt(1, { kind: "linear", warmupSteps: 4 }, 0, 10), 0.25);
   assert.equal(learningRateAt(1, { kind: "linear", warmupSteps: 4 }, 3, 10), 1);
   assert.ok(Math.abs(learningRateAt(1, { kind: "linear", warmupSteps: 4 }, 7, 10) - 0.5) < 1e-9);
+});
+
+/** One weight w (starting at 0) and loss w: the gradient is always 1, so each step moves w by the step size. */
+class OneWeight extends Module implements Trainable<number, { x: tf.Tensor1D }> {
+  readonly w = this.addParam("w", tf.zeros([1]));
+  collate(examples: number[]) {
+    return { x: tf.tensor1d(examples) };
+  }
+  loss(): tf.Scalar {
+    return tf.sum(this.w) as tf.Scalar;
+  }
+}
+
+test("every optimizer moves the weight by the rate its schedule records (SGD used to ignore the schedule)", async () => {
+  const moves = async (optimizer: "sgd" | "adam" | "rmsprop", schedule: Schedule) => {
+    const model = new OneWeight();
+    const at: number[] = [0];
+    const trainer = new Trainer<number>(model, {
+      ...quiet, optimizer, learningRate: 0.1, batchSize: 1, epochs: 1, schedule,
+      onStep: () => at.push(-model.w.dataSync()[0]),
+    });
+    const h = await trainer.fit([0, 0, 0, 0]);
+    trainer.dispose();
+    model.dispose();
+    return { lr: h.steps.map((s) => s.lr), moved: at.slice(1).map((w, i) => w - at[i]) };
+  };
+  const warmup: Schedule = { kind: "linear", warmupSteps: 4 };
+  const close = (got: number[], want: number[], what: string) =>
+    got.forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-5, `${what}: the steps moved ${got}, expected ${want}`));
+
+  // The issue's case: SGD with linear warm-up over four steps.
+  const sgd = await moves("sgd", warmup);
+  close(sgd.lr, [0.025, 0.05, 0.075, 0.1], "sgd recorded lr");
+  close(sgd.moved, [0.025, 0.05, 0.075, 0.1], "sgd");
+  // Decay too: warm-up 1 step, then linear decay to 0 over the remaining three.
+  const decay: Schedule = { kind: "linear", warmupSteps: 1 };
+  const sgdDecay = await moves("sgd", decay);
+  close(sgdDecay.moved, sgdDecay.lr, "sgd with decay");
+  // Adam with a constant gradient: m̂ = v̂ = 1, so the step is lr / (1 + ε) (float32 bias corrections: ~1e-6 off).
+  for (const s of [warmup, decay]) {
+    const adam = await moves("adam", s);
+    close(adam.moved, adam.lr.map((lr) => lr / (1 + 1e-7)), `adam ${JSON.stringify(s)}`);
+    // RMSProp (decay 0.9, from a zero accumulator): the step is lr / sqrt(1 - 0.9^t + ε).
+    const rms = await moves("rmsprop", s);
+    close(rms.moved, rms.lr.map((lr, i) => lr / Math.sqrt(1 - 0.9 ** (i + 1) + 1e-7)), `rmsprop ${JSON.stringify(s)}`);
+  }
+});
+
+test("the progress line ends on the last evaluation (the chart's last point), and the score has its own axis", async () => {
+  const model = new ToyMlp(2, 8, 3);
+  const trainer = new Trainer<Point>(model, { progress: true, plot: true, learningRate: 0.05, batchSize: 16, epochs: 3, seed: 1 });
+  const { result, outputs } = captureDisplays(() => trainer.fit(xorData(64, 2), { validation: xorData(24, 6) }));
+  const h = await result;
+  const last = h.evals[h.evals.length - 1];
+  const line = outputs.filter((o) => o.html.includes("nlu-progress")).pop()!.text;
+  // Before: the final line kept `val` from the evaluation BEFORE the last one.
+  assert.ok(line.includes(`val macroF1 ${formatNumber(last.valScore!, 4)}`), `${line} vs last eval ${last.valScore}`);
+  assert.ok(line.includes(`val loss ${formatNumber(last.valLoss!, 4)}`), line);
+  const chart = outputs.filter((o) => o.html.includes("nlu-plot")).pop()!.html;
+  const fig = JSON.parse(chart.match(/fig = (\{.*\}), tries/)![1].replace(/\\u003c/g, "<"));
+  const score = fig.data.find((t: { name: string }) => t.name === "validation macroF1");
+  assert.equal(score.yaxis, "y2", "the score is drawn against the right axis");
+  assert.equal(score.y[score.y.length - 1], last.valScore, "the chart's last score point is the progress line's");
+  assert.equal(fig.layout.yaxis.title.text, "loss");
+  assert.equal(fig.layout.yaxis2.title.text, "validation macroF1");
+  assert.equal(fig.data.find((t: { name: string }) => t.name === "validation loss").yaxis, undefined, "losses stay on the loss axis");
+  model.dispose();
+  trainer.dispose();
 });

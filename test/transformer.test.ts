@@ -274,7 +274,7 @@ test("sinusoidal positions: token embeddings are scaled (√d) so words are not 
     const enc = new TransformerEncoder({ vocabSize: 20, width, heads: 2, layers: 1, maxLen: 8, norm: "pre", positions, dropout: 0, seed: 3 });
     const [tokenRms, positionRms] = tf.tidy(() => {
       const e = enc.embed(ids(rows)); // [1, 6, width]: tokens (× scale) + positions, no norm for pre-LN
-      const p = enc.positions.apply(6);
+      const p = enc.positions!.apply(6);
       const rms = (x: tf.Tensor) => Math.sqrt(tf.mean(tf.square(x)).dataSync()[0]);
       return [rms(tf.sub(e, p)), rms(p)];
     });

@@ -193,8 +193,9 @@ export function getFile(name: string, file: string, reg: Registry = registry()):
 
 // ---------------------------------------------------------------------------------------------- fetching
 
+// Progress notes go to stdout: they are news, not errors (stderr is a pink error box in Jupyter).
 const defaultLog = (line: string): void => {
-  process.stderr.write(line + "\n");
+  console.log(line);
 };
 async function fromUrl(name: string, f: DatasetFile, dest: string, opts: Required<Pick<EnsureOptions, "log" | "timeoutMs">>): Promise<void> {
   const label = `${name}/${f.path}`;
@@ -283,7 +284,7 @@ export async function ensureFileReport(name: string, file: string, options: Ensu
     if (fs.existsSync(src)) {
       await fromMirror(name, f, src, dest);
       writeStamp(dest, f);
-      log(`${label}: copied from mirror ${mirror} and verified`);
+      log(`${label}: copied from the data mirror, checksum OK`);
       return { path: f.path, file: dest, origin: "mirror", check: "sha256" };
     }
     tried.push(`the mirror has no ${src}`);

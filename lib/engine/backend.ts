@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
 import { installKernelPack, kernelPackFor, removeKernelPack } from "./kernels";
+import { markDisplayed } from "../viz/display";
 
 export const BACKEND_NAMES = ["node-gpu", "node", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -36,6 +37,14 @@ const PACKAGE: Record<BackendName, string> = {
   node: "@tensorflow/tfjs-node",
   wasm: "@tensorflow/tfjs-backend-wasm",
   cpu: "@tensorflow/tfjs",
+};
+
+/** What runs, in words (the banner's middle). */
+const WHAT: Record<BackendName, string> = {
+  "node-gpu": "TensorFlow on a CUDA GPU",
+  node: "native TensorFlow on the CPU",
+  wasm: "WebAssembly on the CPU",
+  cpu: "plain JavaScript on the CPU",
 };
 
 /** How to get something faster than `name` (the banner's last clause). */
@@ -77,6 +86,8 @@ export interface LoadResult {
   ok: boolean;
   /** Why not (when !ok), or details worth printing (e.g. "SIMD, 1 thread"). */
   note: string;
+  /** The optional package is simply not there (not installed, native part not built): normal, not a fault. */
+  absent?: boolean;
 }
 
 /** Everything activateBackend touches, injectable for tests. */
@@ -100,14 +111,22 @@ export interface EngineInfo {
   detail: string;
   /** How to get a faster backend. */
   faster: string;
+  /** Backends tried first that FAILED (not merely absent), for the banner; empty when none. */
+  failed: string;
   /** The one-line banner printed on first use. */
   banner: string;
 }
 
+/**
+ * One line: what runs, and how to get faster. Optional backends that are simply absent (no GPU build) are not
+ * news and are left out; a backend that is there but failed is named, since that is worth fixing.
+ */
 export function formatBanner(info: Omit<EngineInfo, "banner">): string {
   const detail = info.detail ? ` (${info.detail})` : "";
   const pack = info.kernelPack.length > 0 ? ` + nlu kernel pack [${info.kernelPack.join(", ")}]` : "";
-  return `[nlu] backend: ${info.backend}${detail}${pack} — ${info.reason}. Faster: ${info.faster}.`;
+  const override = info.reason.startsWith(BACKEND_ENV) ? ` (${info.reason})` : "";
+  const failed = info.failed ? ` (${info.failed})` : "";
+  return `[nlu] backend: ${info.backend}${detail}${pack} — ${WHAT[info.backend]}${override}${failed}. Faster: ${info.faster}.`;
 }
 
 /**
@@ -118,6 +137,7 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
   const request = parseBackendRequest(deps.env[BACKEND_ENV]);
   const usePack = parseKernelPackSwitch(deps.env[KERNEL_PACK_ENV]);
   const skipped: string[] = [];
+  const failed: string[] = [];
   for (const name of candidateOrder(request)) {
     const loaded = await deps.load(name);
     let failure = loaded.ok ? "" : loaded.note;
@@ -148,6 +168,7 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
           kernelPack,
           detail: loaded.note,
           faster: FASTER[name],
+          failed: failed.length ? `${failed.join("; ")}` : "",
         };
         return { ...info, banner: formatBanner(info) };
       }
@@ -159,6 +180,7 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
       );
     }
     skipped.push(`${name}: ${failure}`);
+    if (!(loaded.absent && !loaded.ok)) failed.push(`${name} failed: ${failure}`);
   }
   throw new Error(`No tfjs backend could be activated (${skipped.join("; ")}).`);
 }
@@ -188,7 +210,7 @@ function tryRequire(pkg: string): LoadResult {
     // npm installs tfjs-node(-gpu) without running its download script (package.json allowScripts); the binding
     // is built only by scripts/native-tensorflow.sh. Requiring a package without one would still register its
     // kernels before failing, and the next candidate would then re-register them all with a warning each.
-    return { ok: false, note: `${pkg.replace("@tensorflow/", "")} present but its native binding is not built` };
+    return { ok: false, note: `${pkg.replace("@tensorflow/", "")} present but its native binding is not built`, absent: true };
   }
   try {
     require(pkg);
@@ -197,7 +219,7 @@ function tryRequire(pkg: string): LoadResult {
     const code = (err as { code?: string }).code;
     const missing = code === "MODULE_NOT_FOUND" && firstLine(err).includes(`'${pkg}'`);
     const short = pkg.replace("@tensorflow/", "");
-    return { ok: false, note: missing ? `${short} not installed` : `${short} failed to load (${firstLine(err)})` };
+    return missing ? { ok: false, note: `${short} not installed`, absent: true } : { ok: false, note: `${short} failed to load (${firstLine(err)})` };
   }
 }
 
@@ -247,14 +269,16 @@ let current: EngineInfo | null = null;
 
 /**
  * Activate the best backend (or NLU_BACKEND's) once per process and print the banner; later calls return
- * the same promise. Call before any tensor work: `await useBestBackend()`.
+ * the same promise. Call before any tensor work: `await useBestBackend()`. The info it resolves to is marked as
+ * already shown (the banner said it), so a cell ending in `await useBestBackend();` prints only the banner;
+ * `engineInfo()` gives the same info to print or read.
  */
 export function useBestBackend(): Promise<EngineInfo> {
   if (best === null) {
     best = activateBackend(realDeps(process.env)).then((info) => {
       current = info;
       console.log(info.banner);
-      return info;
+      return markDisplayed({ ...info });
     });
     best.catch(() => {
       best = null; // a fixed environment may succeed on the next call

@@ -17,10 +17,18 @@ export function accuracy(gold: number[], pred: number[]): number {
 export function confusionMatrix(gold: number[], pred: number[], numClasses?: number): number[][] {
   checkPair(gold, pred);
   const k = numClasses ?? Math.max(...gold, ...pred) + 1;
+  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`numClasses (${numClasses}) must be a positive integer.`);
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const isClass = (c: number) => Number.isInteger(c) && c >= 0 && c < k;
   gold.forEach((g, i) => {
     const p = pred[i];
-    if (!(g >= 0 && g < k && p >= 0 && p < k)) throw new Error(`label ${g}/${p} outside 0..${k - 1}: pass numClasses.`);
+    if (!isClass(g) || !isClass(p)) {
+      const [what, v] = isClass(g) ? ["predicted", p] : ["gold", g];
+      throw new Error(
+        `${what} label ${v} (example ${i}) is not a class id in 0..${k - 1}` +
+          (numClasses === undefined ? ": labels must be integers >= 0." : `: labels must be integers below numClasses (${numClasses}; with label names, one name per class).`),
+      );
+    }
     m[g][p]++;
   });
   return m;
@@ -53,17 +61,30 @@ export function macroF1(gold: number[], pred: number[], numClasses?: number): nu
   return scores.reduce((s, c) => s + c.f1, 0) / scores.length;
 }
 
-/** Rows for a classification report table (one per class, then macro and weighted averages). */
-export function classificationReport(gold: number[], pred: number[], labelNames?: string[]): Record<string, string | number>[] {
+/** One row of a classification report: numeric columns hold numbers, NaN where a value does not apply. */
+export interface ReportRow {
+  class: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/**
+ * Rows for a classification report table: one per class, macro and weighted averages, then accuracy (in the f1
+ * column, as scikit-learn prints it; its precision and recall are NaN, not "", so that the numeric columns stay
+ * numeric when the rows become a DataFrame: filters and means then see only numbers).
+ */
+export function classificationReport(gold: number[], pred: number[], labelNames?: string[]): ReportRow[] {
   const scores = perClass(gold, pred, labelNames?.length);
   const n = gold.length;
-  const row = (name: string, p: number, r: number, f: number, s: number) => ({ class: name, precision: p, recall: r, f1: f, support: s });
+  const row = (name: string, p: number, r: number, f: number, s: number): ReportRow => ({ class: name, precision: p, recall: r, f1: f, support: s });
   const mean = (key: "precision" | "recall" | "f1", weighted: boolean) =>
     scores.reduce((s, c) => s + c[key] * (weighted ? c.support / n : 1 / scores.length), 0);
   return [
     ...scores.map((c) => row(labelNames?.[c.label] ?? String(c.label), c.precision, c.recall, c.f1, c.support)),
     row("macro avg", mean("precision", false), mean("recall", false), mean("f1", false), n),
     row("weighted avg", mean("precision", true), mean("recall", true), mean("f1", true), n),
-    { class: "accuracy", precision: "", recall: "", f1: accuracy(gold, pred), support: n },
+    row("accuracy", NaN, NaN, accuracy(gold, pred), n),
   ];
 }

@@ -8,6 +8,7 @@ import { Linear } from "../nn/layers";
 import { padBatch } from "../data/batching";
 import { ClassifierModel } from "../train/model";
 import { classificationLoss } from "../train/losses";
+import { checkShapes } from "../nn/check";
 
 export interface LabelledIds {
   ids: number[];
@@ -61,8 +62,11 @@ export abstract class SentenceClassifier extends Module implements ClassifierMod
     return { ids, mask, labels: tf.tensor1d(examples.map((e) => e.label), "int32") };
   }
 
+  /** ids [batch, time] int32, mask [batch, time] -> [batch, numClasses] */
   logits(batch: ClassifierBatch, training: boolean): tf.Tensor2D {
     if (!this.head) throw new Error(`${this.constructor.name} did not call addHead() in its constructor.`);
+    checkShapes(`${this.constructor.name}.logits`, { ids: [batch.ids, ["batch", "time"]], mask: [batch.mask, ["batch", "time"]] },
+      "Build batches with collate(examples).");
     const head = this.head;
     return tf.tidy(() => head.apply(this.encode(batch.ids, batch.mask, training)) as tf.Tensor2D);
   }

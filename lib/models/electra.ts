@@ -14,9 +14,10 @@ import { TransformerEncoder } from "../nn/transformer";
 import { padIds } from "../data/batching";
 import { CLS_ID, Vocab } from "../data/vocab";
 import { Rng } from "../random";
+import { checkIds, checkShapes } from "../nn/check";
 import { Trainable } from "../train/model";
 import { classificationLoss } from "../train/losses";
-import { maskTokens, replacedTokenLabels } from "./masking";
+import { maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
 import { TiedMlmHead, TokenBinaryHead, copyMixtureLoss, discriminatorLoss } from "./electra_heads";
 import { ElectraConfig, ElectraObjective, ElectraOptions, resolveElectraConfig } from "./electra_config";
 import { FlopsEstimate, trainingFlops } from "./flops";
@@ -107,7 +108,7 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
   readonly mainMlmHead?: TiedMlmHead;
   /** Set by every loss() call when trackMetrics is on (numbers only: no tensors are kept). */
   lastMetrics?: ElectraMetrics;
-  /** Override the generator's sampling (default: seeded tf.multinomial at the configured temperature). */
+  /** Override the generator's sampling (default: sampleReplacements, ordinary tokens only, at the configured temperature). */
   sampler?: Sampler;
   readonly trackMetrics: boolean;
   private readonly rng: Rng;
@@ -129,7 +130,7 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
         c.sharing === "all" ? this.main
         : c.sharing === "embeddings"
           // Embedding dim = the main width; the stack projects it down to the generator's width.
-          ? new TransformerEncoder({ ...g, embedding: this.main.embedding, positionEmbedding: this.main.positions })
+          ? new TransformerEncoder({ ...g, embedding: this.main.embedding, positionEmbedding: this.main.positions, positions: c.positions, maxLen: c.maxLen })
           : new TransformerEncoder({ ...g, vocabSize: c.vocabSize, maxLen: c.maxLen, positions: c.positions });
       this.generator = this.addChild("generator", generator);
       this.generatorHead = this.addChild("generatorHead", new TiedMlmHead({ inDim: c.generatorWidth, embedding: generator.embedding, seed: rng.seed() }));
@@ -191,11 +192,9 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     };
   }
 
-  /** Generator samples for logits [n, V]: ids drawn from softmax(logits / T), read back as plain numbers. */
+  /** Generator samples for logits [n, V]: ordinary ids drawn from softmax(logits / T), as plain numbers. */
   private sample(logits: tf.Tensor2D, rng: Rng): number[] {
-    if (this.sampler) return this.sampler(logits, rng);
-    const T = this.cfg.temperature;
-    return tf.tidy(() => Array.from(tf.multinomial((T === 1 ? logits : tf.div(logits, T)) as tf.Tensor2D, 1, rng.seed(), false).dataSync()));
+    return this.sampler ? this.sampler(logits, rng) : sampleReplacements(logits, rng, this.cfg.temperature);
   }
 
   /** Every loss of one batch (tensors, inside the caller's tidy). The one code path for all objectives. */
@@ -360,6 +359,8 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
  */
 export function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const shape = x.shape;
+  checkShapes("gatherRows", { x: [x, ["m", "w"]], idx: [idx, ["n"]] });
+  checkIds("gatherRows", "row index", idx, shape[0], `indices must be rows of x [${shape}].`);
   // idx is an input (and saved) so that it is still alive when the backward pass runs.
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, indices, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];

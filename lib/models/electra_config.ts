@@ -6,8 +6,7 @@
 //                     main model does MLM on them
 //   "all-tokens-mlm"  Replace-MLM predicting EVERY token (with the paper's copy mechanism by default)
 //   "bert"            plain MLM with 80/10/10 corruption, no generator
-import { NormPlacement } from "../nn/transformer";
-import { PositionKind } from "../nn/positions";
+import { NormPlacement, PositionScheme } from "../nn/transformer";
 
 export type ElectraObjective = "electra" | "electra-15" | "replace-mlm" | "all-tokens-mlm" | "bert";
 export const ELECTRA_OBJECTIVES: readonly ElectraObjective[] = ["electra", "electra-15", "replace-mlm", "all-tokens-mlm", "bert"];
@@ -25,7 +24,8 @@ export interface ElectraOptions {
   mlpRatio?: number;
   /** Longest sequence, [CLS] included; longer inputs are truncated (default 64). */
   maxLen?: number;
-  positions?: PositionKind;
+  /** How word order enters (default "learned"); "alibi" or "t5" put a relative bias on the attention scores. */
+  positions?: PositionScheme;
   dropout?: number;
   norm?: NormPlacement;
   /** Which pre-training objective (default "electra"). */

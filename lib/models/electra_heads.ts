@@ -9,6 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "../nn/module";
 import { Embedding, LayerNorm, Linear, activate } from "../nn/layers";
 import { Rng } from "../random";
+import { checkShapes } from "../nn/check";
+import { targetLogProbs } from "../train/losses";
 
 export interface TiedMlmHeadOptions {
   /** Width of the hidden states it reads (the generator's or the main model's width). */
@@ -61,6 +63,8 @@ export class TokenBinaryHead extends Module {
  * positions for ELECTRA-15%), 0 = ignored (padding). -> scalar
  */
 export function discriminatorLoss(logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor): tf.Scalar {
+  const dims = logits.shape.map((_, i) => `d${i}`);
+  checkShapes("discriminatorLoss", { logits: [logits, dims], labels: [labels, dims], weights: [weights, dims] }, "Give one label and one weight per logit.");
   return tf.tidy(() => {
     const y = tf.cast(labels, "float32");
     const w = tf.cast(weights, "float32");
@@ -75,9 +79,9 @@ export function discriminatorLoss(logits: tf.Tensor, labels: tf.Tensor, weights:
  * logits: [n, V], copyLogits: [n], inputs/targets: [n] int32 -> mean of -log p(target), a scalar.
  */
 export function copyMixtureLoss(logits: tf.Tensor2D, copyLogits: tf.Tensor1D, inputs: tf.Tensor1D, targets: tf.Tensor1D): tf.Scalar {
+  checkShapes("copyMixtureLoss", { logits: [logits, ["n", "V"]], copyLogits: [copyLogits, ["n"]], inputs: [inputs, ["n"]], targets: [targets, ["n"]] });
   return tf.tidy(() => {
-    const v = logits.shape[1];
-    const logp = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, v)), -1);
+    const logp = targetLogProbs(logits, targets); // checks every target is in [0, V) (tf.oneHot would give 0 for one that is not)
     const same = tf.cast(tf.equal(inputs, targets), "float32");
     // log p = logsumexp(log D + log[same], log(1-D) + log p_mlm); log σ(z) = -softplus(-z), log(1-σ(z)) = -softplus(z).
     const logCopy = tf.add(tf.neg(tf.softplus(tf.neg(copyLogits))), tf.mul(tf.sub(same, 1), 1e4));

@@ -3,7 +3,9 @@
 // Pure JS on id arrays with a seeded Rng, so every rule here is testable without tensors:
 //   1. choose ~rate of the maskable positions (never padding, never a special token such as [CLS]);
 //   2. corrupt them: BERT's 80/10/10 ([MASK] / random token / unchanged) for the MLM baseline, or
-//      [MASK] everywhere for ELECTRA's generator input (the discriminator then sees generator samples).
+//      [MASK] everywhere for ELECTRA's generator input (the discriminator then sees generator samples);
+//   3. ELECTRA: sample the generator's replacements (sampleReplacements), only ever ordinary tokens.
+import * as tf from "@tensorflow/tfjs";
 import { MASK_ID, PAD_ID, SPECIALS } from "../data/vocab";
 import { Rng } from "../random";
 
@@ -106,4 +108,42 @@ export function replacedTokenLabels(original: readonly number[], corrupted: read
     throw new Error(`replacedTokenLabels: original (${original.length}) and corrupted (${corrupted.length}) must have the same length.`);
   }
   return original.map((id, i) => (corrupted[i] === id ? 0 : 1));
+}
+
+/**
+ * ELECTRA's replacements: one id per row of the generator's logits [n, V], drawn from softmax(logits / T)
+ * restricted to ORDINARY tokens — a special id ([MASK], [PAD], [CLS], ...) is never drawn, so the discriminator
+ * never reads [MASK] (Clark et al. 2020, §2). Inverse-CDF sampling with our seeded Rng, one uniform per row:
+ * rows are independent and the draw is the same on every backend. (tfjs's own multinomial re-seeds every row
+ * on the cpu backend, so all rows of a batch got the same draw there; issue 11, fault 5.)
+ * logits: [n, V] with V > FIRST_ORDINARY_ID -> n ids in [FIRST_ORDINARY_ID, V).
+ */
+export function sampleReplacements(logits: tf.Tensor2D, rng: Rng, temperature = 1): number[] {
+  if (logits.rank !== 2) throw new Error(`sampleReplacements expects logits [n, vocab], got [${logits.shape}].`);
+  const [n, v] = logits.shape;
+  if (!(v > FIRST_ORDINARY_ID)) throw new Error(`sampleReplacements: vocabulary size (${v}) must exceed the ${FIRST_ORDINARY_ID} special ids.`);
+  if (!(temperature > 0)) throw new Error(`sampleReplacements: temperature (${temperature}) must be > 0, e.g. 1.`);
+  if (n === 0) return [];
+  const probs = tf.tidy(() => {
+    const ordinary = tf.slice(logits, [0, FIRST_ORDINARY_ID], [n, v - FIRST_ORDINARY_ID]);
+    return tf.softmax(temperature === 1 ? ordinary : tf.div(ordinary, temperature));
+  });
+  const p = probs.dataSync();
+  probs.dispose();
+  const w = v - FIRST_ORDINARY_ID;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    // u in [0, total): the row's own sum, so float32 rounding of the softmax cannot push u past the last id.
+    let total = 0;
+    for (let j = 0; j < w; j++) total += p[i * w + j];
+    const u = rng.next() * total;
+    let acc = 0;
+    let j = 0;
+    for (; j < w - 1; j++) {
+      acc += p[i * w + j];
+      if (u < acc) break;
+    }
+    out[i] = FIRST_ORDINARY_ID + j;
+  }
+  return out;
 }

@@ -60,6 +60,7 @@ export async function pretrainCached<M extends Module & { config?(): Record<stri
 ): Promise<PretrainCachedResult<M, R>> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const resultFile = path.join(opts.dir, "result.json");
+  const where = path.relative(process.cwd(), opts.dir) || opts.dir; // short in notes: ../checkpoints/<name> from a notebook
   let model = opts.make();
   const config = () => ({ ...(model.config?.() ?? {}), cacheKey: opts.key ?? {} });
   if (!opts.force && fs.existsSync(path.join(opts.dir, "manifest.json"))) {
@@ -67,10 +68,10 @@ export async function pretrainCached<M extends Module & { config?(): Record<stri
       if (!fs.existsSync(resultFile)) throw new Error("result.json is missing");
       const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as R;
       loadCheckpoint(opts.dir, model, { config: config() });
-      log(`loaded pre-trained weights from ${opts.dir} (pass force: true to retrain)`);
+      log(`loaded pre-trained weights from ${where} (pass force: true to retrain)`);
       return { model, loaded: true, result, seconds: 0 };
     } catch (e) {
-      log(`cache at ${opts.dir} does not fit (${(e as Error).message.slice(0, 200)}); training again`);
+      log(`cache at ${where} does not fit (${(e as Error).message.slice(0, 200)}); training again`);
       model.dispose(); // a failed load may have assigned some weights: start from a clean model
       model = opts.make();
     }
@@ -80,6 +81,6 @@ export async function pretrainCached<M extends Module & { config?(): Record<stri
   const seconds = (Date.now() - t0) / 1000;
   saveCheckpoint(opts.dir, model, { config: config() });
   writeAtomic(resultFile, JSON.stringify(result ?? null));
-  log(`saved pre-trained weights to ${opts.dir} (${seconds.toFixed(1)} s of training)`);
+  log(`saved pre-trained weights to ${where} (${seconds.toFixed(1)} s of training)`);
   return { model, loaded: false, result, seconds };
 }

@@ -15,6 +15,7 @@ import { makeBatches } from "../data/batching";
 import { maskedSequenceLoss } from "../train/losses";
 import { Trainable, disposeBatch } from "../train/model";
 import { Rng } from "../random";
+import { checkShapes } from "../nn/check";
 
 /** One sequence: a feature vector and a class id per token. */
 export interface TokenExample {
@@ -151,6 +152,8 @@ export class TokenTagger extends Module implements Trainable<TokenExample, Tagge
   /** features [batch, t, inputDim], mask [batch, t] -> logits [batch, t, numClasses] (+ attention weights). */
   forward(batch: Pick<TaggerBatch, "features" | "mask">, opts: { training?: boolean; returnAttention?: boolean } = {}): TaggerForward {
     const training = opts.training ?? false;
+    checkShapes("TokenTagger", { features: [batch.features, ["batch", "t", this.inputDim]], mask: [batch.mask, ["batch", "t"]] },
+      "Build batches with collate(examples).");
     return tf.tidy(() => {
       const t = batch.features.shape[1];
       let h: tf.Tensor = this.input.apply(batch.features);

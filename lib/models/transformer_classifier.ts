@@ -4,9 +4,8 @@
 // fine-tuned: ELECTRA's discriminator or BERT's encoder gets a new classification head and trains on.
 // Pooling: "cls" reads position 0, where collate puts [CLS] (BERT/ELECTRA); "mean" averages the real tokens.
 import * as tf from "@tensorflow/tfjs";
-import { TransformerEncoder, NormPlacement } from "../nn/transformer";
+import { NormPlacement, PositionScheme, TransformerEncoder } from "../nn/transformer";
 import { dropout } from "../nn/layers";
-import { PositionKind } from "../nn/positions";
 import { CLS_ID } from "../data/vocab";
 import { Rng } from "../random";
 import { SentenceClassifier, ClassifierHeadOptions, ClassifierBatch, LabelledIds } from "./classifier";
@@ -23,7 +22,7 @@ export interface TransformerClassifierOptions extends ClassifierHeadOptions {
   heads?: number;
   layers?: number;
   mlpRatio?: number;
-  positions?: PositionKind;
+  positions?: PositionScheme;
   /** Encoder dropout (default 0.1); also the dropout on the pooled vector unless headDropout is given. */
   dropout?: number;
   norm?: NormPlacement;
@@ -74,7 +73,7 @@ export class TransformerClassifier extends SentenceClassifier {
     // Describes the encoder by what it is (also when it came from elsewhere), so checkpoints verify the shape.
     this.cfg = {
       vocabSize: e.vocabSize, width: e.width, layers: e.blocks.length, heads: e.blocks[0]?.attention.heads ?? 0,
-      embeddingDim: e.embedding.dim, encoderMaxLen: e.maxLen, norm: e.norm, positions: e.positions.kind,
+      embeddingDim: e.embedding.dim, encoderMaxLen: e.maxLen, norm: e.norm, positions: e.positionScheme,
       dropout: e.dropoutRate, pooling: this.pooling, headDropout: this.headDropout, numClasses: this.numClasses,
       maxLen: this.maxLen, seed,
     };

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Linear, dropout, glorotUniform } from "./layers";
 import { Rng } from "../random";
+import { shapeText } from "./check";
 
 /** The "minus infinity" of additive masks. Finite, so that adding two masks (or a fully masked row) stays finite. */
 export const MASK_NEG = -1e9;
@@ -71,6 +72,17 @@ export function prefixLmMask(t: number, prefixLen: number | number[]): tf.Tensor
 export function combineMasks(...masks: (tf.Tensor | undefined)[]): tf.Tensor | undefined {
   const present = masks.filter((m): m is tf.Tensor => m !== undefined);
   if (present.length === 0) return undefined;
+  const broadcast: number[] = [1, 1, 1, 1];
+  for (const m of present) {
+    const fits = m.rank === 4 && m.shape.every((d, i) => d === 1 || broadcast[i] === 1 || d === broadcast[i]);
+    if (!fits) {
+      throw new Error(
+        `combineMasks: masks of shapes ${present.map((x) => shapeText(x.shape)).join(" and ")} do not broadcast together: each must be ` +
+          `[batch|1, heads|1, tq|1, tk] for the same batch and lengths (build them with paddingMask, causalMask or prefixLmMask).`,
+      );
+    }
+    m.shape.forEach((d, i) => (broadcast[i] = Math.max(broadcast[i], d)));
+  }
   if (present.length === 1) return present[0];
   return tf.tidy(() => present.reduce((acc, m) => tf.add(acc, m)));
 }

@@ -5,6 +5,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { activate, dropout, Activation } from "./layers";
 import { Rng } from "../random";
+import { checkShapes } from "./check";
+import { fusedConv1d, fusedKernelsEnabled } from "../engine/fused";
 
 /** How many input tokens one output position of layer `layers` can see (its receptive field). */
 export function receptiveField(opts: { kernel: number; layers: number; dilationGrowth?: number }): number {
@@ -29,14 +31,14 @@ export interface ConvBlockOptions {
  * A 'same'-padded 1-D convolution written as what it is: gather each position's window (k shifted copies of
  * the sequence, `dilation` apart), lay them side by side, and multiply by the filters as one matrix.
  * x: [b, t, w], filters: [k, w, out] -> [b, t, out]
- * (This "im2col" form is one big matmul — the fast path on every backend — and, unlike tf.conv1d, it has
- * gradients for dilation > 1.)
+ * (This "im2col" form is one big matmul, and unlike tf.conv1d it has gradients for dilation > 1. ConvBlock runs
+ * `conv1dSame`, the same function as the backend's own convolution kernels where it has them.)
  */
 export function windowMatmul(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1): tf.Tensor3D {
+  checkShapes("windowMatmul", { filters: [filters, ["k", "width", "out"]], x: [x, ["b", "t", "width"]] }, "Give x the width the filters read.");
   return tf.tidy(() => {
     const [b, t, w] = x.shape;
-    const [k, fw, out] = filters.shape;
-    if (fw !== w) throw new Error(`filters expect width ${fw}, input has width ${w}.`);
+    const [k, , out] = filters.shape;
     const span = (k - 1) * dilation;
     const left = Math.floor(span / 2);
     const padded = tf.pad(x, [[0, 0], [left, span - left], [0, 0]]);
@@ -44,6 +46,19 @@ export function windowMatmul(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1)
     const cols = k === 1 ? windows[0] : tf.concat(windows, 2); // [b, t, k·w]
     return tf.matMul(cols.reshape([b * t, k * w]), filters.reshape([k * w, out])).reshape([b, t, out]) as tf.Tensor3D;
   });
+}
+
+/**
+ * The convolution ConvBlock runs: windowMatmul's numbers, computed by the backend's convolution kernels when it
+ * has them (lib/engine/fused/conv.ts: one kernel each way instead of k slices, a concat and their gradients).
+ * x: [b, t, w], filters: [k, w, out] -> [b, t, out]
+ */
+export function conv1dSame(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1): tf.Tensor3D {
+  if (x.rank !== 3 || filters.rank !== 3 || filters.shape[1] !== x.shape[2]) {
+    throw new Error(`conv1dSame: x [${x.shape}] must be [batch, time, width] and filters [${filters.shape}] [kernel, width, out].`);
+  }
+  if (!Number.isInteger(dilation) || dilation < 1) throw new Error(`dilation (${dilation}) must be a positive integer.`);
+  return (fusedKernelsEnabled() ? fusedConv1d(x, filters, dilation) : null) ?? windowMatmul(x, filters, dilation);
 }
 
 /** One 1-D convolution over time, width -> width, 'same' padding, optional residual. x: [b, t, w] -> [b, t, w] */
@@ -69,9 +84,10 @@ export class ConvBlock extends Module {
 
   /** mask: [b, t]. Padding is zeroed before the convolution, so it looks exactly like the conv's own zero padding. */
   apply(x: tf.Tensor3D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+    checkShapes("ConvBlock", { x: [x, ["batch", "time", this.opts.width]], mask: [mask, ["batch", "time"]] }, "mask holds 1 per real token, 0 per pad.");
     return tf.tidy(() => {
       const m = mask.expandDims(2);
-      const h = windowMatmul(tf.mul(x, m) as tf.Tensor3D, this.filters as tf.Tensor3D, this.dilation);
+      const h = conv1dSame(tf.mul(x, m) as tf.Tensor3D, this.filters as tf.Tensor3D, this.dilation);
       let y = activate(tf.add(h, this.bias), this.opts.activation ?? "relu");
       y = dropout(y, this.opts.dropout ?? 0, training, this.rng);
       if (this.opts.residual ?? true) y = tf.add(x, y);

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Rng } from "../random";
+import { checkIds, shapeText } from "./check";
 
 function checkPositiveInt(what: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
@@ -79,8 +80,11 @@ export class Embedding extends Module {
     const rng = new Rng(opts.seed ?? 0);
     this.table = this.addParam("table", tf.randomNormal([opts.vocabSize, opts.dim], 0, opts.initStd ?? 0.02, "float32", rng.seed()));
   }
+  /** ids: [...] int32 in [0, vocabSize) -> [..., dim]. Any other id is an error (TensorFlow's GPU gather would return zeros). */
   apply(ids: tf.Tensor): tf.Tensor {
     if (ids.dtype !== "int32") throw new Error(`Embedding ids must be int32, got ${ids.dtype}: build them with tf.tensor(ids, shape, "int32").`);
+    checkIds("Embedding", "token id", ids, this.vocabSize,
+      `encode text with the vocabulary the model was built for (vocabSize ${this.vocabSize}), or build the model with a larger vocabSize.`);
     return tf.gather(this.table, ids);
   }
 }
@@ -95,7 +99,11 @@ export class LayerNorm extends Module {
     this.gamma = this.addParam("gamma", tf.ones([dim]));
     this.beta = this.addParam("beta", tf.zeros([dim]));
   }
+  /** x: [..., dim] -> [..., dim] */
   apply(x: tf.Tensor): tf.Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.dim) {
+      throw new Error(`LayerNorm expected last dimension ${this.dim}, got input of shape ${shapeText(x.shape)}: normalise the width it was built for.`);
+    }
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));

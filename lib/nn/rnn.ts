@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Rng } from "../random";
+import { fusedKernelsEnabled, jsLstmAvailable, jsLstmRecurrence, nativeLstmSequence, nativeLstmStep, onNativeBackend } from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
 export const RNN_CELLS: readonly RnnCell[] = ["lstm", "gru"];
@@ -138,24 +139,35 @@ export class RecurrentCell extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inDim) {
       throw new Error(`RecurrentCell.step: x has shape [${x.shape}], expected [batch, ${this.inDim}] (inDim).`);
     }
+    const fused = this.fusedLstm();
+    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
+      if (fused === "js") {
+        const [B, H] = [x.shape[0], this.hidden];
+        const next = jsLstmRecurrence(gates.reshape([1, B, 4 * H]), this.wHh as tf.Tensor2D, state.h, state.c!);
+        return { h: next.h.reshape([B, H]) as tf.Tensor2D, c: next.c.reshape([B, H]) as tf.Tensor2D };
+      }
       return this.recur(gates, state);
     });
   }
 
   /**
-   * The whole sequence from the zero state, time-major. x: [time, batch, inDim] -> h (and c): [time, batch, H],
-   * the state after every step. The input half of every gate is one matmul over all steps at once; only the
-   * recurrent half (h·W_hh) waits for the previous step.
+   * The whole sequence, time-major, from `initial` (default: the zero state). x: [time, batch, inDim] ->
+   * h (and c): [time, batch, H], the state after every step. The input half of every gate is one matmul over
+   * all steps at once; only the recurrent half (h·W_hh) waits for the previous step.
    */
-  run(x: tf.Tensor3D): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+  run(x: tf.Tensor3D, initial?: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
     const [T, B, inDim] = x.shape;
-    if (inDim !== this.inDim) throw new Error(`RecurrentCell.run: x has shape [${x.shape}], expected [time, batch, ${this.inDim}].`);
+    if (x.rank !== 3 || inDim !== this.inDim) throw new Error(`RecurrentCell.run: x has shape [${x.shape}], expected [time, batch, ${this.inDim}].`);
+    if (initial) this.checkState(initial, B);
     return tidy(() => {
+      let state = initial ?? this.zeroState(B);
+      const fused = this.fusedLstm();
+      if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
-      const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]);
-      let state = this.zeroState(B);
+      const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
+      if (fused === "js") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
       const hs: tf.Tensor2D[] = [];
       const cs: tf.Tensor2D[] = [];
       // (tfjs 4.22's gradient of unstack fails for a single slice: a length-1 sequence is reshaped instead.)
@@ -168,6 +180,19 @@ export class RecurrentCell extends Module {
       const stack = (xs: tf.Tensor2D[]) => (T === 1 ? xs[0].expandDims(0) : tf.stack(xs)) as tf.Tensor3D;
       return this.cell === "lstm" ? { h: stack(hs), c: stack(cs) } : { h: stack(hs) };
     });
+  }
+
+  /**
+   * Which fused LSTM kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step):
+   * TensorFlow's own cell on the native backend, the course's recurrence kernel on wasm and cpu.
+   */
+  private fusedLstm(): "native" | "js" | null {
+    if (this.cell !== "lstm" || !fusedKernelsEnabled()) return null;
+    return onNativeBackend() ? "native" : jsLstmAvailable() ? "js" : null;
+  }
+
+  private weights(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
+    return [this.wIh as tf.Tensor2D, this.wHh as tf.Tensor2D, this.bIh as tf.Tensor1D, this.bHh as tf.Tensor1D];
   }
 
   /** The bias added to x·W_ih: an LSTM's two biases always add up, a GRU keeps b_hn inside r ∘ (...). */

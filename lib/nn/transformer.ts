@@ -12,9 +12,14 @@ import { Module } from "./module";
 import { Activation, ACTIVATIONS, Embedding, LayerNorm, Linear, activate, dropout } from "./layers";
 import { MultiHeadAttention, causalMask, combineMasks, paddingMask } from "./attention";
 import { PositionKind, Positions, makePositions } from "./positions";
+import { RELATIVE_BIAS_KINDS, RelativeBias, RelativeBiasKind, makeRelativeBias } from "./relative_positions";
 import { Rng } from "../random";
+import { checkShapes } from "./check";
 
 export type NormPlacement = "post" | "pre" | "none";
+/** Absolute positions added to the tokens ("learned", "sinusoidal") or a relative bias on the scores ("alibi", "t5"). */
+export type PositionScheme = PositionKind | RelativeBiasKind;
+export const isRelativeScheme = (s: PositionScheme): s is RelativeBiasKind => (RELATIVE_BIAS_KINDS as readonly string[]).includes(s);
 export const NORM_PLACEMENTS: readonly NormPlacement[] = ["post", "pre", "none"];
 
 export interface TransformerBlockOptions {
@@ -176,8 +181,12 @@ export interface TransformerStackOptions {
   activation?: Activation;
   /** Longest sequence accepted (default 512). */
   maxLen?: number;
-  /** "learned" (default) or "sinusoidal". */
-  positions?: PositionKind;
+  /**
+   * "learned" (default) or "sinusoidal": a position vector added to each token. "alibi" or "t5": no position
+   * vectors; a bias by distance added to every layer's attention scores (lib/nn/relative_positions.ts),
+   * combined with the padding / causal / prefix masks. T5's is causal (past-only buckets) in a decoder.
+   */
+  positions?: PositionScheme;
   /** Dropout on embeddings and sub-layer outputs (default 0.1). */
   dropout?: number;
   attentionDropout?: number;
@@ -228,7 +237,12 @@ abstract class TransformerStack extends Module {
   readonly norm: NormPlacement;
   readonly dropoutRate: number;
   readonly embedding: Embedding;
-  readonly positions: Positions;
+  /** How word order enters: "learned" / "sinusoidal" (`positions`) or "alibi" / "t5" (`relativeBias`). */
+  readonly positionScheme: PositionScheme;
+  /** Absent with a relative scheme ("alibi", "t5"). */
+  readonly positions?: Positions;
+  /** Present with a relative scheme: one bias [1, heads, t, t] shared by all layers (as T5). */
+  readonly relativeBias?: RelativeBias;
   readonly embeddingNorm?: LayerNorm;
   readonly embedProjection?: Linear;
   /** Factor on the token embeddings before positions are added: √dim with sinusoidal positions, else 1. */
@@ -237,7 +251,7 @@ abstract class TransformerStack extends Module {
   readonly finalNorm?: LayerNorm;
   protected readonly rng: Rng;
 
-  constructor(name: string, opts: TransformerStackOptions, crossAttention: boolean) {
+  constructor(name: string, opts: TransformerStackOptions, crossAttention: boolean, causal = false) {
     super();
     const { width, layers } = opts;
     if (!Number.isInteger(layers) || layers < 0) throw new Error(`${name} layers (${layers}) must be a non-negative integer.`);
@@ -264,13 +278,16 @@ abstract class TransformerStack extends Module {
     }
     this.vocabSize = this.embedding.vocabSize;
     const embDim = this.embedding.dim;
-    if (opts.positionEmbedding) {
+    const scheme = (this.positionScheme = opts.positionEmbedding?.kind ?? opts.positions ?? "learned");
+    if (isRelativeScheme(scheme)) {
+      this.relativeBias = this.addChild("relativeBias", makeRelativeBias(scheme, { heads: opts.heads, bidirectional: !causal, seed: rng.seed() }));
+    } else if (opts.positionEmbedding) {
       if (opts.positionEmbedding.width !== embDim) {
         throw new Error(`${name} positionEmbedding width (${opts.positionEmbedding.width}) must equal the embedding dim (${embDim}).`);
       }
       this.positions = this.addChild("positions", opts.positionEmbedding);
     } else {
-      this.positions = this.addChild("positions", makePositions(opts.positions ?? "learned", { maxLen: this.maxLen, width: embDim, seed: rng.seed() }));
+      this.positions = this.addChild("positions", makePositions(scheme, { maxLen: this.maxLen, width: embDim, seed: rng.seed() }));
     }
     // The sinusoidal table is fixed, with values of size ~0.7 per coordinate. Token embeddings at a learned
     // table's scale (std 0.02) would be a 3% ripple on it: the blocks could barely tell one word from another
@@ -294,8 +311,11 @@ abstract class TransformerStack extends Module {
   embed(ids: tf.Tensor, training = false): tf.Tensor3D {
     if (ids.rank !== 2) throw new Error(`token ids must be [batch, time], got [${ids.shape}].`);
     return tf.tidy(() => {
+      const t = ids.shape[1] as number;
+      if (t > this.maxLen) throw new Error(`sequence length (${t}) exceeds maxLen (${this.maxLen}): truncate inputs to ${this.maxLen} tokens or build the model with maxLen >= ${t}.`);
       const tokens = this.embedding.apply(ids);
-      let e = tf.add(this.embedScale === 1 ? tokens : tf.mul(tokens, this.embedScale), this.positions.apply(ids.shape[1] as number));
+      const scaled = this.embedScale === 1 ? tokens : tf.mul(tokens, this.embedScale);
+      let e = this.positions ? tf.add(scaled, this.positions.apply(t)) : scaled;
       if (this.embeddingNorm) e = this.embeddingNorm.apply(e);
       e = dropout(e, this.dropoutRate, training, this.rng);
       if (this.embedProjection) e = this.embedProjection.apply(e);
@@ -307,6 +327,8 @@ abstract class TransformerStack extends Module {
     const training = opts.training ?? false;
     const returnWeights = opts.returnAttention ?? false;
     let h: tf.Tensor3D = this.embed(ids, training);
+    // A relative bias is one more additive mask, computed once per forward and read by every layer.
+    if (this.relativeBias) mask = combineMasks(mask, this.relativeBias.apply(ids.shape[1] as number));
     const attentions: tf.Tensor4D[] = [];
     const crossAttentions: tf.Tensor4D[] = [];
     const hiddenStates: tf.Tensor3D[] = [h];
@@ -372,7 +394,7 @@ export type DecoderResult = StackResult & {
 export class TransformerDecoder extends TransformerStack {
   readonly hasCrossAttention: boolean;
   constructor(opts: DecoderOptions) {
-    super("TransformerDecoder", opts, opts.crossAttention ?? true);
+    super("TransformerDecoder", opts, opts.crossAttention ?? true, true);
     this.hasCrossAttention = opts.crossAttention ?? true;
   }
 
@@ -382,9 +404,11 @@ export class TransformerDecoder extends TransformerStack {
    */
   apply(ids: tf.Tensor, opts: DecoderApplyOptions = {}): DecoderResult {
     checkMask01(opts.mask01, ids);
-    if (opts.contextMask01 && opts.context && opts.contextMask01.shape[1] !== opts.context.shape[1]) {
-      throw new Error(`contextMask01 [${opts.contextMask01.shape}] must be [batch, s] for context [${opts.context.shape}].`);
-    }
+    checkShapes("TransformerDecoder", {
+      ids: [ids, ["batch", "t"]],
+      context: [opts.context, ["batch", "s", this.width]],
+      contextMask01: [opts.contextMask01, ["batch", "s"]],
+    }, "context is the encoder output [batch, s, width] and contextMask01 its padding mask [batch, s].");
     return tf.tidy(() => {
       const t = ids.shape[1] as number;
       const mask = combineMasks(causalMask(t), opts.mask01 ? paddingMask(opts.mask01) : undefined, opts.attentionMask);

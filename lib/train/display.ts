@@ -18,27 +18,40 @@ export interface DisplayOptions {
   /** Live loss plot (default: only inside a notebook kernel). */
   plot?: boolean;
   label?: string;
+  /** Name of the validation score ("macroF1", "accuracy", "score"); undefined when the score is minus the loss. */
+  scoreName?: string;
 }
 
+/**
+ * The progress line and the plot read the same numbers: each evaluation updates both, so the final line shows
+ * the last evaluation, the one the chart ends on. Losses (nats) are on the left axis, the score on the right.
+ */
 export function makeTrainingDisplay(opts: DisplayOptions): TrainingDisplay {
   const bar = opts.progress ? progress({ total: opts.total, label: opts.label ?? "train" }) : null;
-  const plot = (opts.plot ?? inKernel()) ? livePlot({ title: "Training curves", xLabel: "step", yLabel: "loss" }) : null;
-  let lastEval: EvalInfo | undefined;
+  const score = opts.scoreName ? `validation ${opts.scoreName}` : undefined;
+  const plot = (opts.plot ?? inKernel())
+    ? livePlot({ title: "Training curves", xLabel: "step", yLabel: "loss", y2Label: score, rightAxis: score ? [score] : [] })
+    : null;
   return {
     step(info) {
-      bar?.update(info.step, { epoch: info.epoch, loss: info.loss, ...(lastEval?.valScore !== undefined ? { val: lastEval.valScore } : {}) });
+      bar?.update(info.step, { epoch: info.epoch, loss: info.loss });
       plot?.push("train loss", info.loss, info.step);
     },
     eval(info) {
-      lastEval = info;
+      bar?.update(info.step, {
+        "val loss": info.valLoss,
+        ...(opts.scoreName && info.valScore !== undefined ? { [`val ${opts.scoreName}`]: info.valScore } : {}),
+      });
       if (info.valLoss !== undefined) plot?.push("validation loss", info.valLoss, info.step);
-      if (info.valScore !== undefined && info.valScore >= 0) plot?.push("validation score", info.valScore, info.step);
+      if (score && info.valScore !== undefined) plot?.push(score, info.valScore, info.step);
     },
     done(h) {
       const last = h.steps[h.steps.length - 1];
       bar?.done({
         ...(last ? { epoch: last.epoch, loss: last.loss } : {}),
-        ...(h.bestScore !== undefined ? { best: h.bestScore } : {}),
+        // The best validation score, in the same units as the line above it (the score is minus the loss when
+        // the metric is the loss).
+        ...(h.bestScore !== undefined ? { [`best val ${opts.scoreName ?? "loss"}`]: opts.scoreName ? h.bestScore : -h.bestScore } : {}),
         ...(h.stoppedEarly ? { stopped: "early" } : {}),
       });
       plot?.done();

@@ -95,6 +95,18 @@ function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   }
 }
 
+/**
+ * Set the rate the next applyGradients uses. Adam and RMSProp read their `learningRate` field on every step, but
+ * SGD (and momentum) multiply by a scalar tensor made once from it, so for them assigning the field would change
+ * nothing and a schedule would be silently ignored: they need setLearningRate, which rebuilds that tensor.
+ */
+function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.learningRate === lr) return;
+  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
 function checkOptions<E>(o: TrainerOptions<E>): void {
   const pos = (k: string, v: number | undefined, int = false) => {
     if (v !== undefined && !(v > 0 && Number.isFinite(v) && (!int || Number.isInteger(v)))) {
@@ -141,7 +153,9 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     let best = -Infinity;
     let bestWeights: tf.Tensor[] | null = null;
     let sinceBest = 0;
-    const display: TrainingDisplay = makeTrainingDisplay({ total: totalSteps, progress: o.progress ?? true, plot: o.plot });
+    const metric = this.scoreMetric();
+    const scoreName = metric === "loss" ? undefined : typeof metric === "string" ? metric : "score";
+    const display: TrainingDisplay = makeTrainingDisplay({ total: totalSteps, progress: o.progress ?? true, plot: o.plot, scoreName });
     const t0 = Date.now();
     let step = 0;
     let lossSum = 0;
@@ -217,8 +231,7 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
   /** One optimisation step on a batch of examples. The loss is checked BEFORE the update, so a NaN never reaches the weights. */
   private step(examples: E[], lr: number, step: number, epoch: number): { loss: number; gradNorm: number } {
     const opt = this.optimizer!;
-    // tfjs optimizers read their learning rate on every applyGradients, so a schedule can set it per step.
-    (opt as unknown as { learningRate: number }).learningRate = lr;
+    setLearningRate(opt, lr);
     const batch = this.model.collate(examples);
     try {
       return tf.tidy(() => {
@@ -257,8 +270,13 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     return total / examples.length;
   }
 
+  /** What validation maximises: earlyStopping.metric, else macroF1 for classifiers and (minus) the loss otherwise. */
+  private scoreMetric(): MetricName | ((examples: E[]) => number) {
+    return this.options.earlyStopping?.metric ?? (isClassifier(this.model) ? "macroF1" : "loss");
+  }
+
   private validationScore(examples: E[], valLoss: number): number {
-    const metric = this.options.earlyStopping?.metric ?? (isClassifier(this.model) ? "macroF1" : "loss");
+    const metric = this.scoreMetric();
     if (typeof metric === "function") return metric(examples);
     if (metric === "loss") return -valLoss;
     return this.score(examples, metric);

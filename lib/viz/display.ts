@@ -206,6 +206,32 @@ export function newHandle(options: { quietUntilFinal?: boolean } = {}): DisplayH
   };
 }
 
+// --- values that already showed themselves ---------------------------------------------------------------
+
+/**
+ * The mark on a value that has already displayed itself (a chart, a table). A cell's last value is echoed by the
+ * kernel; the course's tslab patch skips values with this mark, as IPython's display() returns None, so a cell
+ * ending in lineChart(...) shows the chart and no text line under it.
+ */
+export const DISPLAYED = Symbol.for("nlu-course.displayed");
+
+/**
+ * Give a value a one-line form for consoles and logs (`console.log(fig)` in a script prints "[line chart] ...",
+ * not the whole figure); with `displayed`, also mark it as already shown (see DISPLAYED). Both properties are
+ * non-enumerable: the value stays plain data.
+ */
+export function summarised<T extends object>(value: T, summary: string, displayed = false): T {
+  Object.defineProperty(value, Symbol.for("nodejs.util.inspect.custom"), { value: () => summary, enumerable: false, configurable: true });
+  if (displayed) markDisplayed(value);
+  return value;
+}
+
+/** Mark a value as already shown: a kernel does not echo it when a cell ends with it (see DISPLAYED). */
+export function markDisplayed<T extends object>(value: T): T {
+  Object.defineProperty(value, DISPLAYED, { value: true, enumerable: false, configurable: true });
+  return value;
+}
+
 // --- escaping ---------------------------------------------------------------------------------------------
 
 /** Escape text for HTML element content and attribute values. */

@@ -6,6 +6,10 @@ export interface LivePlotOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;
+  /** Title of the right axis, for the series named in rightAxis. */
+  y2Label?: string;
+  /** Series drawn against the right axis (scores beside losses). */
+  rightAxis?: string[];
   logY?: boolean;
   /** Redraw at most this often (ms); push() between redraws only stores the point. */
   everyMs?: number;
@@ -60,13 +64,15 @@ export function livePlot(o: LivePlotOptions = {}): LivePlot {
       title: o.title,
       xLabel: o.xLabel,
       yLabel: o.yLabel,
+      y2Label: o.y2Label,
       logY: o.logY,
       height: o.height,
       show: false,
       series: [...series].map(([name, s]) => {
         // The latest point always shows, even when thinning skipped it.
         const tail = s.last && s.x[s.x.length - 1] !== s.last[0] ? [s.last] : [];
-        return { name, x: [...s.x, ...tail.map((p) => p[0])], y: [...s.y, ...tail.map((p) => p[1])] };
+        const right = o.rightAxis?.includes(name) ?? false;
+        return { name, x: [...s.x, ...tail.map((p) => p[0])], y: [...s.y, ...tail.map((p) => p[1])], rightAxis: right };
       }),
     });
 

@@ -3,8 +3,12 @@
 // Executed notebooks are exported to HTML and read later without network, so nothing is loaded from a CDN:
 // the first chart of a kernel session inlines the Plotly bundle (plotly.js-cartesian-dist-min: scatter, bar,
 // heatmap, ... in 1.5 MB) as its own output, and every chart is then a small <div> + <script> carrying its
-// data, which waits until both Plotly and its div exist. Re-running cells is harmless: the bundle is guarded
-// by `if (!window.Plotly)` and is sent at most once per kernel session.
+// data, which waits until both Plotly and its div exist. The bundle is sent at most once per kernel session
+// (guarded by `if (!window.Plotly)` too), so re-running the cell that held it leaves the live page drawing but
+// the notebook FILE without a bundle. Files are therefore fixed where they are written: scripts/plotly_bundle.py
+// (JupyterLab's pre-save hook, set by `./course start`, and the exporter) keeps exactly one bundle, just before
+// the first chart, however cells were re-run. It finds the bundle by its data-nlu-plotly-bundle attribute and
+// rebuilds it exactly as bundleHtml() does (test/plotly-bundle.test.ts checks the two agree).
 //
 // Every helper also returns its figure (Plotly data + layout) so tests and notebooks can inspect it.
 //
@@ -12,7 +16,7 @@
 //   heatmap({ title: "Attention, head 0", z: weights, x: tokens, y: tokens });
 
 import { readFileSync } from "fs";
-import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, newHandle, scriptJson, sessionState, show } from "./display";
+import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, markDisplayed, scriptJson, sessionState, show, summarised } from "./display";
 
 /** A Plotly trace or layout: plain JSON, as Plotly.newPlot takes it. */
 export type Json = Record<string, unknown>;
@@ -32,7 +36,7 @@ const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: [
 
 const BUNDLE_PACKAGE = "plotly.js-cartesian-dist-min";
 
-function bundleHtml(): string {
+export function bundleHtml(): string {
   const path = require.resolve(`${BUNDLE_PACKAGE}/plotly-cartesian.min.js`);
   const version = (require(`${BUNDLE_PACKAGE}/package.json`) as { version: string }).version;
   // "</script" cannot occur in JS except inside strings, regexes and comments, where "<\/" means the same.
@@ -41,7 +45,7 @@ function bundleHtml(): string {
   // CommonJS `module` registers itself there instead of setting window.Plotly. Parameters named define,
   // module and exports shadow those globals for the bundle, so it always takes the browser-global path.
   return (
-    `<script>/* ${BUNDLE_PACKAGE} ${version}, inlined once per kernel session by lib/viz/plot.ts */\n` +
+    `<script data-nlu-plotly-bundle="${version}">/* ${BUNDLE_PACKAGE} ${version}, inlined once per notebook by lib/viz/plot.ts */\n` +
     `if (!window.Plotly) { (function (define, module, exports) {\n${source}\n}).call(window); }\n</script>`
   );
 }
@@ -92,22 +96,15 @@ export function chartHtml(id: string, data: Json[], layout: Json, heightPx: numb
 function figure(kind: string, data: Json[], layout: Json, text: string): Figure {
   const id = freshId("nlu-plot");
   const height = typeof layout.height === "number" ? layout.height : 420;
-  return summarised({ id, data, layout, html: chartHtml(id, data, layout, height), text: `[${kind}] ${text}` });
+  const fig: Figure = { id, data, layout, html: chartHtml(id, data, layout, height), text: `[${kind}] ${text}` };
+  return summarised(fig, fig.text); // a script's console.log(fig) prints the line, not the whole figure
 }
 
-/**
- * tslab prints a cell's last value with console.log, so a cell ending in lineChart(...) would dump the whole
- * figure under the chart. A custom inspect (non-enumerable: the data stays plain) prints the one-line text.
- */
-export function summarised<T extends { text: string }>(value: T): T {
-  Object.defineProperty(value, Symbol.for("nodejs.util.inspect.custom"), { value: () => value.text, enumerable: false });
-  return value;
-}
-
+/** Show the figure; once shown it is marked, so a cell ending in lineChart(...) adds no text line under it. */
 function display(fig: Figure): Figure {
   loadPlotly();
   show({ html: fig.html, text: fig.text });
-  return fig;
+  return markDisplayed(fig);
 }
 
 // Plotly renders titles, legend names and tick labels as a small HTML subset (<b>, <br>, entities): escape what
@@ -143,6 +140,8 @@ export interface Series {
   y: number[];
   /** Defaults to 0, 1, 2, ... (steps). */
   x?: number[];
+  /** Draw against a second y axis on the right (scores beside losses: different units, different scale). */
+  rightAxis?: boolean;
 }
 
 export interface LineChartOptions {
@@ -150,14 +149,16 @@ export interface LineChartOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;
-  /** Log-scale y axis: losses span orders of magnitude. */
+  /** Title of the right axis, used by series with rightAxis (e.g. "validation macroF1"). */
+  y2Label?: string;
+  /** Log-scale y axis (the left one): losses span orders of magnitude. */
   logY?: boolean;
   height?: number;
   /** false: only build the figure (for tests or to show later). */
   show?: boolean;
 }
 
-/** Lines, one per series: loss curves, accuracy per epoch. */
+/** Lines, one per series: loss curves, accuracy per epoch; series with rightAxis use a second y axis. */
 export function lineChart(o: LineChartOptions): Figure {
   if (!o || !Array.isArray(o.series) || o.series.length === 0) {
     throw new Error("lineChart needs series: [{ name, y }] with at least one series");
@@ -171,16 +172,23 @@ export function lineChart(o: LineChartOptions): Figure {
         throw new Error(`${where}: x has ${s.x.length} values but y has ${s.y.length}: give one x per y`);
       }
     }
-    return {
+    const trace: Json = {
       type: "scatter",
       mode: s.y.length === 1 ? "lines+markers" : "lines",
       name: label(s.name),
       x: s.x ?? s.y.map((_, j) => j),
       y: s.y.map(finiteOrNull),
     };
+    if (s.rightAxis) trace.yaxis = "y2";
+    return trace;
   });
   const layout = baseLayout(o);
   if (o.logY) (layout.yaxis as Json).type = "log";
+  if (o.series.some((s) => s.rightAxis)) {
+    layout.yaxis2 = { title: { text: label(o.y2Label ?? "") }, overlaying: "y", side: "right", automargin: true, showgrid: false, zeroline: false };
+    // The legend's default place (right of the plot) is where the second axis is: put it above.
+    layout.legend = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" };
+  }
   const summary = o.series
     .map((s) => `${s.name}: ${s.y.length} points, last ${s.y.length ? formatNumber(s.y[s.y.length - 1]) : "-"}`)
     .join("; ");

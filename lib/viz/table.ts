@@ -9,7 +9,7 @@
 //   showTable(df, { precision: 3 });
 //   showTable([{ t0: "the", t1: "cat" }], { colours: [["", "#f4a6a6"]], cellTitles: [["", "original: dog"]] });
 
-import { escapeHtml, formatNumber, show } from "./display";
+import { escapeHtml, formatNumber, show, summarised } from "./display";
 
 /** What showTable needs from a danfojs DataFrame (or anything shaped like one). */
 export interface FrameLike {
@@ -108,11 +108,9 @@ export function showTable(data: FrameLike | Row[], options: TableOptions = {}): 
     `</div>`;
   const text = textTable(options.title, columns, cells, footer);
   if (options.show !== false) show({ html, text });
-  // A cell ending in showTable(...) prints its return value: one line, not the whole table again.
+  // Printed, the table is one line (not the whole table again); once shown, a kernel does not echo it at all.
   const summary = `[table] ${options.title ? options.title + " — " : ""}${rows.length} rows × ${columns.length} columns`;
-  const table = { columns, cells, totalRows: rows.length, html, text };
-  Object.defineProperty(table, Symbol.for("nodejs.util.inspect.custom"), { value: () => summary, enumerable: false });
-  return table;
+  return summarised({ columns, cells, totalRows: rows.length, html, text }, summary, options.show !== false);
 }
 
 function toColumnsAndRows(data: FrameLike | Row[]): { columns: string[]; rows: unknown[][] } {
@@ -138,6 +136,9 @@ function toColumnsAndRows(data: FrameLike | Row[]): { columns: string[]; rows: u
 
 function formatCell(v: unknown, precision: number): string {
   if (v === null || v === undefined) return "";
+  // NaN marks a value that does not apply (a report's accuracy row has no precision): a dash, as an empty cell
+  // would read as "forgotten".
+  if (typeof v === "number" && Number.isNaN(v)) return "—";
   if (typeof v === "number") return formatNumber(v, precision);
   if (typeof v === "string") return v;
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);

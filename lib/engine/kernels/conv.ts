@@ -26,7 +26,8 @@ function convInfoFor(kernel: string, inShape: number[], filterShape: number[], a
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides as [number, number] | number,
-    (attrs.dilations as [number, number] | number | undefined) ?? 1, // gradients: tfjs allows only 1
+    // tfjs never passes dilations to the backprop kernels; lib/engine/fused/conv.ts does (dilated conv1d gradients)
+    (attrs.dilations as [number, number] | number | undefined) ?? 1,
     attrs.pad as "valid" | "same" | number,
     attrs.dimRoundingMode as "floor" | "round" | "ceil" | undefined,
     false,
@@ -97,7 +98,7 @@ function col2im(dcols: Float32Array, colBase: number, dx: Float32Array, dxBase: 
 export function wasmConv2DBackpropFilter(args: KernelArgs, stock: MatMulStock): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x, dy } = args.inputs;
-  const attrs: Record<string, unknown> = { ...args.attrs, dilations: 1 };
+  const attrs: Record<string, unknown> = args.attrs ?? {};
   const filterShape = attrs.filterShape as number[];
   const info = convInfoFor("Conv2DBackpropFilter", x.shape, filterShape, attrs);
   const { P, K } = sizes(info);
@@ -118,7 +119,7 @@ export function wasmConv2DBackpropInput(args: KernelArgs, stock: MatMulStock, st
   if (!handled(args)) return stockConv(args) as tf.TensorInfo;
   const backend = args.backend as WasmBackend;
   const { dy, filter } = args.inputs;
-  const attrs: Record<string, unknown> = { ...args.attrs, dilations: 1 };
+  const attrs: Record<string, unknown> = args.attrs ?? {};
   const inputShape = attrs.inputShape as number[];
   const info = convInfoFor("Conv2DBackpropInput", inputShape, filter.shape, attrs);
   const { P, K } = sizes(info);
@@ -168,7 +169,7 @@ export function cpuConv2DBackpropFilter(args: KernelArgs, stock: StockKernel): t
   const backend = args.backend as CpuBackend;
   const { x, dy } = args.inputs;
   const filterShape = args.attrs?.filterShape as number[];
-  const info = convInfoFor("Conv2DBackpropFilter", x.shape, filterShape, { ...args.attrs, dilations: 1 });
+  const info = convInfoFor("Conv2DBackpropFilter", x.shape, filterShape, args.attrs ?? {});
   const { P, K } = sizes(info);
   const cols = new Float32Array(P * K);
   im2col(cpuValues(backend, x), 0, cols, 0, info);
@@ -183,7 +184,7 @@ export function cpuConv2DBackpropInput(args: KernelArgs, stock: StockKernel): tf
   const backend = args.backend as CpuBackend;
   const { dy, filter } = args.inputs;
   const inputShape = args.attrs?.inputShape as number[];
-  const info = convInfoFor("Conv2DBackpropInput", inputShape, filter.shape, { ...args.attrs, dilations: 1 });
+  const info = convInfoFor("Conv2DBackpropInput", inputShape, filter.shape, args.attrs ?? {});
   const { P, K } = sizes(info);
   const dcols = new Float32Array(P * K);
   gemm(cpuValues(backend, dy), 0, transpose2d(cpuValues(backend, filter), K, info.outChannels), 0, dcols, 0, P, info.outChannels, K);

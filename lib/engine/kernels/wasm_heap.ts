@@ -27,6 +27,8 @@ export interface WasmModule {
     bId: number, bShapePtr: number, bRank: number,
     transposeA: number, transposeB: number, outId: number,
   ): void;
+  /** out = σ(x), elementwise, through XNNPACK's vectorised sigmoid. */
+  _Sigmoid(xId: number, outId: number): void;
 }
 
 /** tfjs-backend-wasm's BackendWasm, as far as the pack relies on it. */
