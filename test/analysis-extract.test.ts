@@ -27,6 +27,8 @@ const cases: Case[] = [
   { name: "pre-LN encoder, sinusoidal", make: () => new TransformerEncoder({ vocabSize: V, width: 16, heads: 4, layers: 3, maxLen: 16, norm: "pre", positions: "sinusoidal", seed: 2 }), layers: 4, attention: true, cls: true },
   { name: "ELECTRA discriminator", make: electra, layers: 3, attention: true, cls: true },
   { name: "ELECTRA generator", make: electra, part: "generator", layers: 3, attention: true, cls: true },
+  { name: "ELECTRA with ALiBi biases", make: () => new ElectraModel({ vocabSize: V, width: 16, heads: 2, layers: 2, maxLen: 16, positions: "alibi", seed: 5 }), layers: 3, attention: true, cls: true },
+  { name: "encoder with T5 relative biases", make: () => new TransformerEncoder({ vocabSize: V, width: 16, heads: 2, layers: 2, maxLen: 16, positions: "t5", seed: 6 }), layers: 3, attention: true, cls: true },
   { name: "BERT (ELECTRA's MLM baseline)", make: () => new ElectraModel({ vocabSize: V, width: 16, heads: 2, layers: 2, maxLen: 16, objective: "bert", seed: 4 }), layers: 3, attention: true, cls: true },
 ];
 
@@ -44,7 +46,9 @@ for (const c of cases) {
     const model = c.make();
     const extract = (batchSize: number): Representations =>
       extractRepresentations({ model, sentences, batchSize, attention: c.attention, source: c.part ? { part: c.part } : undefined });
-    extract(4); // warm-up: anything a model builds lazily on first use is not a leak
+    // Warm-up with both batchings: per-shape caches (ALiBi's bias tables) and lazily built weights are not leaks.
+    extract(4);
+    extract(1);
     const before = tf.memory().numTensors;
     const alone = extract(1); // no padding at all
     const batched = extract(4); // every sentence padded to the longest
