@@ -244,6 +244,11 @@ test("negation scope: from after the cue to the next punctuation or 'but'; sente
   const label = negationScopeLabeler({ vocab });
   const words = ids(["it", "is", "n't", "funny", ",", "but", "not", "bad", "at", "all"]);
   assert.deepEqual(words.map((_, i) => label(words, i, 0)), [0, 0, null, 1, 0, 0, null, 1, 1, 1]);
+  // BERT's pre-tokenizer splits "isn't" into "isn ' t": the three pieces are the cue.
+  const bert = Vocab.build([["it", "isn", "'", "t", "funny", "."]]);
+  const split = bert.encode(["it", "isn", "'", "t", "funny", ".", "it"]);
+  const bertLabel = negationScopeLabeler({ vocab: bert });
+  assert.deepEqual(split.map((_, i) => bertLabel(split, i, 0)), [0, null, null, null, 1, 0, 0]);
   const plain = ids(["it", "is", "good"]);
   assert.deepEqual(plain.map((_, i) => label(plain, i, 1)), [null, null, null]);
 });

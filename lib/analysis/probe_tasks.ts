@@ -130,34 +130,37 @@ const SCOPE_ENDS = /^[.,;:!?()]$|^--$|^but$/;
 
 /**
  * Is the word inside a negation's scope? A heuristic scope (in the spirit of the Sherlock/SFU annotations, far
- * simpler): from just after a cue ("not", "n't", "never", ... or a word ending in "n't") to the next
- * punctuation mark or "but". Only sentences with a cue are used; cues themselves are left out (they give the
- * answer away). 1 = in scope, 0 = not.
+ * simpler): from just after a cue ("not", "never", "no", ..., "n't" or a word ending in it as in SST-2's
+ * tokenisation, or "isn ' t" as BERT's pre-tokenizer splits it) to the next punctuation mark or "but". Only
+ * sentences with a cue are used; cues themselves are left out (they give the answer away). 1 = in scope, 0 = not.
  */
 export function negationScopeLabeler(opts: { vocab: Vocab }): TokenLabeler {
   const v = opts.vocab;
-  const isCue = (id: number) => {
-    const t = v.token(id);
-    return NEGATION_CUES.includes(t) || t.endsWith("n't");
-  };
   const isEnd = (id: number) => SCOPE_ENDS.test(v.token(id));
-  const cache = new Map<readonly number[], (0 | 1 | null)[]>();
+  let lastWords: readonly number[] | undefined;
+  let lastLabels: (0 | 1 | null)[] = [];
+  const label = (words: readonly number[]): (0 | 1 | null)[] => {
+    const t = words.map((id) => v.token(id));
+    const labels: (0 | 1 | null)[] = [];
+    let inScope = false;
+    let anyCue = false;
+    t.forEach((tok, i) => {
+      const split = tok === "t" && t[i - 1] === "'" && (t[i - 2] ?? "").endsWith("n"); // "isn ' t"
+      if (NEGATION_CUES.includes(tok) || tok.endsWith("n't") || split) {
+        if (split) labels[i - 1] = labels[i - 2] = null;
+        labels.push(null);
+        inScope = anyCue = true;
+      } else if (isEnd(words[i])) {
+        labels.push(0);
+        inScope = false;
+      } else labels.push(inScope ? 1 : 0);
+    });
+    return anyCue ? labels : labels.map(() => null);
+  };
   return (words, i) => {
-    let labels = cache.get(words);
-    if (!labels) {
-      labels = [];
-      let inScope = false;
-      let anyCue = false;
-      for (const id of words) {
-        if (isCue(id)) (labels.push(null), (inScope = true), (anyCue = true));
-        else if (isEnd(id)) (labels.push(0), (inScope = false));
-        else labels.push(inScope ? 1 : 0);
-      }
-      if (!anyCue) labels = labels.map(() => null);
-      cache.clear(); // one sentence at a time: selectTokens asks for its words in order
-      cache.set(words, labels);
-    }
-    return labels[i];
+    // selectTokens asks for one sentence's words in order: label the sentence once.
+    if (words !== lastWords) (lastWords = words), (lastLabels = label(words));
+    return lastLabels[i];
   };
 }
 
