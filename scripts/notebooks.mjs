@@ -1,6 +1,6 @@
 // The notebook runner: executes notebooks headless through real Jupyter (nbclient, the tslab kernel from the
 // project's .venv/) and writes executed copies and offline HTML under out/. Every failing cell fails the run,
-// including the cells tslab silently aborts after an error (see scripts/run_notebooks.py for the policy).
+// judged from the Jupyter protocol (see scripts/run_notebooks.py for the policy).
 //
 //   node scripts/notebooks.mjs run [paths...]      # execute (default: every notebook under notebooks/)
 //   node scripts/notebooks.mjs export [paths...]   # HTML from the executed copies; executes what is missing/stale
@@ -27,14 +27,13 @@ const [action, ...rest] = process.argv.slice(2);
 if (action === "-h" || action === "--help") usage(0);
 if (action !== "run" && action !== "export") usage(2);
 
-const options = { timeout: process.env.NLU_CELL_TIMEOUT ?? "900", out: join(root, "out"), html: true, extra: [] };
+const options = { timeout: process.env.NLU_CELL_TIMEOUT ?? "900", out: join(root, "out"), html: true };
 const paths = [];
 for (let i = 0; i < rest.length; i++) {
   const a = rest[i];
   if (a === "--timeout") options.timeout = rest[++i];
   else if (a === "--out") options.out = resolve(rest[++i] ?? "");
   else if (a === "--no-html") options.html = false;
-  else if (a === "--no-abort-retry") options.extra.push(a); // for test/notebook-runner.test.ts
   else if (a === "--full") process.env.NLU_MODE = "full";
   else if (a === "-h" || a === "--help") usage(0);
   else if (a.startsWith("--")) {
@@ -95,7 +94,6 @@ const r = spawnSync(
     "--out", options.out,
     "--timeout", String(options.timeout),
     ...(options.html ? [] : ["--no-html"]),
-    ...options.extra,
     ...notebooks,
   ],
   {

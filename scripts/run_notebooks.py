@@ -2,12 +2,11 @@
 
 Called by scripts/notebooks.mjs with the project's .venv/bin/python; run that instead (`npm run notebooks`).
 
-Why not plain `jupyter nbconvert --execute`: tslab reports a throwing cell as status "error" with no
-ename/evalue/traceback (the stack goes to the cell's stderr stream), and the next cell sent within ~200 ms gets
-status "abort" - which nbclient treats as success, so a broken notebook can pass (DESIGN.md section 3). Here every
-code cell must end with execute_reply status "ok" (or "error" when tagged raises-exception, the Jupyter
-convention); anything else - error, abort, no reply, a timeout, a dead kernel - fails the notebook, naming the
-cell, its first source line, and the error's name and message taken from the outputs.
+The course's kernel (tslab with patches/) reports errors as the Jupyter protocol says: execute_reply status
+"error" with ename/evalue/traceback, and an IOPub error output. Every code cell must end with status "ok" (or
+"error" when tagged raises-exception, the Jupyter convention); anything else - an error, an aborted request, no
+reply, a timeout, a dead kernel, an error output from background code (a timer or a promise nobody awaited) -
+fails the notebook, naming the cell, its first source line, and the error's name and message from the protocol.
 """
 
 from __future__ import annotations
@@ -72,59 +71,23 @@ def first_line(source: str) -> str:
     return "(empty)"
 
 
-def stream_text(cell, name: str) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == name)
+def error_outputs(cell) -> list[dict]:
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
 
 
-# Node prints `RangeError: boom`, `Error [ERR_X]: msg`, `TypeError: x is not a function`; tslab prints
-# TypeScript diagnostics as `[file ]line:col - message`; a thrown non-Error prints as itself.
-ERROR_LINE = re.compile(r"^(?:Uncaught )?([A-Za-z_$][\w$]*(?:Error|Exception)|Error)(?: \[[\w.-]+\])?: (.*)$")
-TS_DIAGNOSTIC = re.compile(r"^(?:(\S+) )?(\d+):(\d+) - (.+)$")
+def error_of(cell, reply_content: dict) -> tuple[str, str, list[str]]:
+    """(name, message, traceback) of the error a cell raised: the execute_reply's, else its error output's."""
+    if reply_content.get("status") == "error" and "ename" in reply_content:
+        return reply_content["ename"], reply_content.get("evalue", ""), reply_content.get("traceback", [])
+    for o in error_outputs(cell):
+        return o.get("ename", "Error"), o.get("evalue", ""), o.get("traceback", [])
+    return "unknown error", "the kernel reported an error without a name (see the executed notebook)", []
 
 
-def error_of(cell, reply_content: dict) -> tuple[str, str]:
-    """(name, message) of the error a cell raised, from an error output, the reply, or tslab's stderr."""
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "error":
-            return o.get("ename", "Error"), o.get("evalue", "")
-    if reply_content.get("ename"):
-        return reply_content["ename"], reply_content.get("evalue", "")
-    lines = [l.rstrip() for l in stream_text(cell, "stderr").splitlines()]
-    for line in lines:
-        m = ERROR_LINE.match(line.strip())
-        if m:
-            return m.group(1), m.group(2)
-    diags = [TS_DIAGNOSTIC.match(l.strip()) for l in lines]
-    diags = [d for d in diags if d]
-    if diags:
-        d = diags[0]
-        where = f"{d.group(1) + ' ' if d.group(1) else ''}line {d.group(2)}:{d.group(3)}"
-        more = f" (+{len(diags) - 1} more)" if len(diags) > 1 else ""
-        return "TypeScript compile error", f"{where}: {d.group(4)}{more}"
-    # A thrown non-Error value (`throw "x"`) prints as itself; skip Node's "evalmachine.<anonymous>:5" header.
-    useful = [l for l in lines if l.strip() and not l.startswith("evalmachine.<anonymous>")]
-    if useful:
-        return "thrown value", useful[0].strip()
-    return "unknown error", "the kernel reported an error but printed no message (see the executed notebook)"
-
-
-# tslab's process-wide handlers print these and carry on, so the cell running at the time still reports "ok".
-BACKGROUND = re.compile(r"^(UncaughtException|UnhandledPromiseRejection): (.*)$", re.M)
-
-
-def background_error(cell) -> str:
-    m = BACKGROUND.search(stream_text(cell, "stderr"))
-    if not m:
-        return ""
-    inner = ERROR_LINE.match(m.group(2).strip())
-    what = f"{inner.group(1)}: {inner.group(2)}" if inner else m.group(2).strip()
-    return f"{'uncaught exception' if m.group(1) == 'UncaughtException' else 'unhandled promise rejection'} {what}"
-
-
-def tail(text: str, lines: int = 12) -> str:
-    kept = [l for l in text.rstrip().splitlines() if "/node_modules/tslab/" not in l and "(node:vm:" not in l]
-    cut = kept[-lines:]
-    return "\n".join(cut)
+def tail(lines: list[str], keep: int = 14) -> str:
+    """The end of a traceback (ANSI colours removed) for the report."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(lines))
+    return "\n".join(text.rstrip().splitlines()[-keep:])
 
 
 class Runner:
@@ -134,7 +97,6 @@ class Runner:
         self.timeout = args.timeout
         self.kernel = args.kernel
         self.html = not args.no_html
-        self.abort_retry = not args.no_abort_retry
         self.mode = os.environ.get("NLU_MODE", "quick") or "quick"
 
     def relative(self, nb_path: Path) -> Path:
@@ -182,74 +144,47 @@ class Runner:
             result.failure = Failure(i + 1, len(cells), first_line(cells[i].source), reason, detail)
 
         async with client.async_setup_kernel():
-            if not self.abort_retry:
-                # The runner's own test: send every cell with stop_on_error=True, as clients that ignore the
-                # raises-exception tag do, so the kernel aborts the cell after an expected error (must fail).
-                execute = client.kc.execute
-                client.kc.execute = lambda *a, **kw: execute(*a, **{**kw, "stop_on_error": True})
             info = await client.async_wait_for_reply(await _maybe_await(client.kc.kernel_info()))
             if info and "language_info" in info["content"]:
                 nb.metadata["language_info"] = info["content"]["language_info"]
-            prev_expected_error: int | None = None
             for i in code:
                 cell = cells[i]
                 tags = cell.metadata.get("tags", [])
                 if SKIP in tags:
                     continue
-                for attempt in range(3):
-                    replies.pop(i, None)
-                    try:
-                        await client.async_execute_cell(cell, i, execution_count=client.code_cells_executed + 1)
-                    except CellExecutionError:
-                        pass  # the reply was recorded by on_cell_executed; judged below
-                    except CellTimeoutError:
-                        fail(i, f"timed out after {self.timeout:g} s (raise --timeout or NLU_CELL_TIMEOUT)",
-                             tail(stream_text(cell, "stderr")))
-                        break
-                    except DeadKernelError:
-                        fail(i, "the kernel died while running it (out of memory? a crash in native code?)",
-                             tail(stream_text(cell, "stderr")))
-                        break
-                    status = replies.get(i, {}).get("content", {}).get("status")
-                    # tslab aborts a request that arrives within 200 ms of an error; after an *expected* error
-                    # that is tslab's timing, not the cell's fault: wait and send it again.
-                    if (status in ("abort", "aborted") and prev_expected_error is not None and self.abort_retry
-                            and attempt < 2):
-                        if attempt == 0:
-                            result.notes.append(
-                                f"cell {i + 1} was aborted by tslab right after the expected error in cell "
-                                f"{prev_expected_error + 1} and was re-sent. In live Jupyter, 'Run All' aborts "
-                                "the cells queued behind a raising cell; consider try/catch that prints the error.")
-                        await asyncio.sleep(0.5)
-                        continue
+                replies.pop(i, None)
+                try:
+                    await client.async_execute_cell(cell, i, execution_count=client.code_cells_executed + 1)
+                except CellExecutionError:
+                    pass  # the reply was recorded by on_cell_executed; judged below
+                except CellTimeoutError:
+                    fail(i, f"timed out after {self.timeout:g} s (raise --timeout or NLU_CELL_TIMEOUT)")
                     break
-                if result.failure:
+                except DeadKernelError:
+                    fail(i, "the kernel died while running it (out of memory? a crash in native code?)")
                     break
                 result.executed += 1
                 reply = replies.get(i)
                 content = reply.get("content", {}) if reply else {}
                 status = content.get("status")
-                errored = status == "error" or any(o.get("output_type") == "error" for o in cell.outputs)
                 if reply is None:
                     fail(i, "got no execute_reply from the kernel (treated as not run)")
                 elif status in ("abort", "aborted"):
                     fail(i, f"was aborted by the kernel (execute_reply status '{status}'): it did not run, "
-                            "usually because an earlier request failed")
-                elif errored and RAISES in tags:
-                    prev_expected_error = i
+                            "usually because an earlier request failed or the kernel was interrupted")
+                elif status == "error" and RAISES in tags:
                     continue
-                elif errored:
-                    name, message = error_of(cell, content)
-                    fail(i, f"raised {name}: {message}", tail(stream_text(cell, "stderr")))
-                elif background_error(cell):
-                    fail(i, f"{background_error(cell)} (thrown by background code - a timer or a promise nobody "
-                            "awaited - while this cell ran; it may come from an earlier cell)",
-                         tail(stream_text(cell, "stderr")))
+                elif status == "error":
+                    name, message, traceback = error_of(cell, content)
+                    fail(i, f"raised {name}: {message}", tail(traceback))
+                elif error_outputs(cell):
+                    name, message, traceback = error_of(cell, content)
+                    fail(i, f"showed {name}: {message} (thrown by background code - a timer or a promise nobody "
+                            "awaited - while this cell ran or just before; it may come from an earlier cell)", tail(traceback))
                 elif status != "ok":
                     fail(i, f"ended with execute_reply status '{status}' (expected 'ok')")
                 elif RAISES in tags:
                     fail(i, f"is tagged '{RAISES}' but did not raise: make it throw, or remove the tag")
-                prev_expected_error = None
                 if result.failure:
                     break
         if result.failure:
@@ -356,9 +291,6 @@ async def main() -> int:
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--kernel", default="tslab")
     ap.add_argument("--no-html", action="store_true")
-    # For the runner's own test: send stop_on_error=True for every cell and do not re-send a cell the kernel
-    # aborted after an expected error, so that abort must fail the run.
-    ap.add_argument("--no-abort-retry", action="store_true")
     args = ap.parse_args()
     runner = Runner(args)
     paths = [Path(p).resolve() for p in args.notebooks]

@@ -6,6 +6,7 @@
 #
 #   scripts/setup.sh                    # what ./course setup runs (./course start and ./course test run it too)
 #   scripts/setup.sh --install-python   # also let the system package manager install Python's venv/pip if missing
+#   scripts/setup.sh --tests            # also what the tests need (requirements-test.txt); ./course test passes it
 #
 # Environment: NLU_PYTHON=/path/to/python3 picks the Python used to create .venv/ (3.10 or newer);
 # NLU_NATIVE_TF=off skips building the native TensorFlow backend (tfjs-node) from the PyPI wheel.
@@ -15,17 +16,21 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 REQS="$ROOT/requirements-jupyter.txt"
+TEST_REQS="$ROOT/requirements-test.txt"
 NPM_STAMP="$ROOT/node_modules/.nlu-course-setup"
 PIP_STAMP="$VENV/.nlu-course-requirements"
+TEST_PIP_STAMP="$VENV/.nlu-course-test-requirements"
 KERNEL_DIR="$VENV/share/jupyter/kernels/tslab"
 MIN_PY="3.10" # jupyterlab 4.6 / notebook 7.6 need it
 
 INSTALL_PYTHON="${NLU_INSTALL_PYTHON:-}"
+WITH_TESTS=""
 for arg in "$@"; do
   case "$arg" in
     --install-python) INSTALL_PYTHON=1 ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup: unknown option '$arg' (known: --install-python)" >&2; exit 2 ;;
+    --tests) WITH_TESTS=1 ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (known: --install-python, --tests)" >&2; exit 2 ;;
   esac
 done
 
@@ -154,18 +159,23 @@ then run this command again. (Or let set-up call the system package manager for 
 fi
 
 # ---------------------------------------------------------------------------------------------------- Jupyter
-pip_want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "$REQS")"
-if [ -f "$PIP_STAMP" ] && [ "$(cat "$PIP_STAMP")" = "$pip_want" ]; then
-  step_done "jupyter (requirements-jupyter.txt): up to date"
-else
-  say "installing Jupyter into .venv/ from PyPI (pip, pins in requirements-jupyter.txt; about 30 s) ..."
+pip_step() { # pip_step WHAT STAMP REQS_FILE [MORE_FINGERPRINTED_FILES...]: pip install -r REQS_FILE unless unchanged
+  local what="$1" stamp="$2" reqs="$3" want
+  want="$(fingerprint "$("$VENV/bin/python" --version 2>&1)" "${@:3}")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    step_done "$what ($(basename "$reqs")): up to date"
+    return
+  fi
+  say "installing $what into .venv/ from PyPI (pip, pins in $(basename "$reqs")) ..."
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 \
-    "$VENV/bin/python" -m pip install --quiet -r "$REQS" ||
-    die "pip could not install requirements-jupyter.txt into .venv/ (see above). Check that PyPI is reachable
+    "$VENV/bin/python" -m pip install --quiet -r "$reqs" ||
+    die "pip could not install $(basename "$reqs") into .venv/ (see above). Check that PyPI is reachable
 (a proxy or mirror goes in PIP_INDEX_URL), then run ./course setup again."
-  printf '%s\n' "$pip_want" >"$PIP_STAMP"
-  step_done "jupyter (requirements-jupyter.txt): installed"
-fi
+  printf '%s\n' "$want" >"$stamp"
+  step_done "$what ($(basename "$reqs")): installed"
+}
+pip_step jupyter "$PIP_STAMP" "$REQS"
+[ -z "$WITH_TESTS" ] || pip_step "test tools" "$TEST_PIP_STAMP" "$TEST_REQS" "$REQS"
 
 # ---------------------------------------------------------------------------------- native TensorFlow backend
 # tfjs-node's own install downloads libtensorflow from Google's storage, which many networks (and this course's
@@ -212,6 +222,33 @@ if [ "$changed" = written ]; then
   step_done "tslab kernelspec: registered in .venv/ (display name 'TypeScript (nlu-course)')"
 else
   step_done "tslab kernelspec: up to date"
+fi
+
+# ------------------------------------------------------------------------------------- the course's Jupyter
+# scripts/jupyter/ holds the course's Jupyter configuration; copied into .venv/ so that every `jupyter` from
+# .venv/ (./course start, the tests) uses it:
+#   jupyter_server_config.json  TypeScript is the default kernel and the only one listed (File > New > Notebook
+#                               must not preselect the Python kernel that comes with JupyterLab)
+#   labextensions/nlu-course-run-all + page_config.json  the notebook cell executor that keeps [*] on cells
+#                               queued behind a raises-exception cell during Run All (see its remoteEntry.js)
+install_if_changed() { # install_if_changed SRC DEST: copy a file or folder when its content differs
+  if [ -d "$1" ]; then
+    diff -r -q "$1" "$2" >/dev/null 2>&1 && return 1
+    rm -rf "$2" && mkdir -p "$(dirname "$2")" && cp -R "$1" "$2"
+  else
+    cmp -s "$1" "$2" && return 1
+    mkdir -p "$(dirname "$2")" && cp "$1" "$2"
+  fi
+}
+jconf="$ROOT/scripts/jupyter"
+changed=""
+install_if_changed "$jconf/jupyter_server_config.json" "$VENV/etc/jupyter/jupyter_server_config.json" && changed=1
+install_if_changed "$jconf/page_config.json" "$VENV/etc/jupyter/labconfig/page_config.json" && changed=1
+install_if_changed "$jconf/labextensions/nlu-course-run-all" "$VENV/share/jupyter/labextensions/nlu-course-run-all" && changed=1
+if [ -n "$changed" ]; then
+  step_done "course Jupyter configuration: installed in .venv/ (TypeScript default kernel, Run All executor)"
+else
+  step_done "course Jupyter configuration: up to date"
 fi
 
 T_STEP="$T_ALL"

@@ -57,9 +57,18 @@ test("passing notebooks pass: plain cells, a relative import of lib/, an expecte
   const executed = (name: string): string => readFileSync(join(r.out, "notebooks", "test", "fixtures", name), "utf8");
   assert.match(executed("passes.ipynb"), /total=6/);
   assert.match(executed("imports-lib.ipynb"), /mode=quick steps=5/);
-  // The cell after the expected exception ran (tslab first aborts it; the runner re-sends it and says so).
+  // The cell after the expected exception ran at once (the kernel no longer aborts it), and the expected error
+  // is a Jupyter error output with its name and message.
   assert.match(executed("raises-tagged.ipynb"), /reached the cell after the expected error/);
-  assert.match(executed("raises-tagged.ipynb"), /TypeError: this cell is meant to fail/);
+  const raised = JSON.parse(executed("raises-tagged.ipynb")).cells[2].outputs;
+  assert.deepEqual(
+    raised.map((o: { output_type: string; ename?: string; evalue?: string }) => [o.output_type, o.ename, o.evalue]),
+    [["error", "TypeError", "this cell is meant to fail"]],
+  );
+  assert.doesNotMatch(r.output, /re-sent|aborted/);
+  // Every cell has its execution count (the kernel broadcasts execute_input), so exports show In [n].
+  const counts = JSON.parse(executed("passes.ipynb")).cells.filter((c: { cell_type: string }) => c.cell_type === "code");
+  assert.deepEqual(counts.map((c: { execution_count: number | null }) => c.execution_count), [1, 2]);
 
   // HTML exports render offline: no require.js (it would swallow inlined plotly bundles), the output is there.
   const html = readFileSync(join(r.out, "html", "test", "fixtures", "passes.html"), "utf8");
@@ -86,20 +95,28 @@ test("failing notebooks fail, naming the cell, its first line and the error", ()
   assert.match(throws, /FAILED/);
   assert.match(throws, /cell 3 of 4 \(`const width = 128;`\)/);
   assert.match(throws, /raised RangeError: heads \(3\) must divide width \(128\)/);
+  // Under it, the kernel's traceback: the student's cell and line, no compiled or internal frames.
+  assert.match(r.output, /^\s+\| {5}at Cell In\[2\], line 2$/m);
+  assert.doesNotMatch(r.output, /evalmachine|node:vm|__tslab_cell/);
   assert.match(r.output, /1 later code cell\(s\) not run/);
   const executed = JSON.parse(readFileSync(join(r.out, "notebooks", "test", "fixtures", "throws.ipynb"), "utf8"));
   assert.deepEqual(executed.cells[3].outputs, [], "the cell after the error must not have run");
 
   assert.match(lineFor(r.output, "raises-tagged-quiet.ipynb"), /cell 2 of 2 .*tagged 'raises-exception' but did not raise/);
-  assert.match(lineFor(r.output, "type-error.ipynb"), /TypeScript compile error: line 1:7: Type 'string' is not assignable to type 'number'/);
+  assert.match(lineFor(r.output, "type-error.ipynb"), /raised TSError: TS2322: Type 'string' is not assignable to type 'number'\. \(line 1\)/);
+  assert.match(r.output, /^\s+\| Cell In\[1\], line 1, column 7: error TS2322: /m);
   rmSync(r.out, { recursive: true, force: true });
 });
 
-test("a cell the kernel aborted fails the run (tslab's silent abort after an error)", () => {
-  // Without the runner's re-send, tslab aborts the cell after the expected exception; that must not pass.
-  const r = runNotebooks(["run", "--no-html", "--no-abort-retry", fixture("raises-tagged.ipynb")]);
+test("an error thrown by background code (a timer) fails the cell it interrupted, saying so", () => {
+  const r = runNotebooks(["run", "--no-html", fixture("background-error.ipynb")]);
   assert.equal(r.status, 1, r.output);
-  assert.match(lineFor(r.output, "raises-tagged.ipynb"), /cell 4 of 4 \(`reached = true;`\) was aborted by the kernel/);
+  assert.match(
+    lineFor(r.output, "background-error.ipynb"),
+    /cell 3 of 4 \(`await new Promise\(\(r\) => setTimeout\(r, 500\)\);`\) showed Error: late failure \(thrown by background code/,
+  );
+  // The traceback points at the timer's line in cell 2 (execution count 1).
+  assert.match(r.output, /^\s+\| {5}at Cell In\[1\], line 2$/m);
   rmSync(r.out, { recursive: true, force: true });
 });
 

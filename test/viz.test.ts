@@ -27,7 +27,7 @@ test("charts: one bundle per session, then a div + script per chart referencing 
   assert.equal(bundles.length, 1);
   assert.equal(outputs[0], bundles[0], "the bundle comes before the first chart");
   assert.ok(outputs[0].html.length > 1_000_000, "the whole plotly bundle is inlined");
-  assert.match(outputs[0].html, /^<script>[\s\S]*<\/script>$/);
+  assert.match(outputs[0].html, /^<script data-nlu-plotly-bundle="[\d.]+">[\s\S]*<\/script>$/); // the attribute scripts/plotly_bundle.py finds it by
   assert.equal(outputs[0].html.match(/<\/script/gi)!.length, 1, "the bundle cannot close its script early");
   for (const o of outputs.slice(1)) {
     const id = o.html.match(/^<div id="(nlu-plot-[^"]+)"/)?.[1];

@@ -12,6 +12,7 @@ import { learningRateAt, Schedule } from "./schedule";
 import { saveCheckpoint, loadCheckpoint, SaveOptions } from "./checkpoint";
 import { accuracy, macroF1 } from "../eval/metrics";
 import { TrainingDisplay, makeTrainingDisplay } from "./display";
+import { interruptRequested } from "../interrupt";
 
 export type OptimizerName = "adam" | "sgd" | "rmsprop";
 export type MetricName = "accuracy" | "macroF1" | "loss";
@@ -40,6 +41,8 @@ export interface History {
   bestStep?: number;
   bestScore?: number;
   stoppedEarly: boolean;
+  /** The stop button (or requestInterrupt()) ended training early; the model keeps what it learned so far. */
+  interrupted: boolean;
   seconds: number;
 }
 
@@ -125,7 +128,7 @@ function checkOptions<E>(o: TrainerOptions<E>): void {
 export class Trainer<E, B extends TensorBatch = TensorBatch> {
   readonly options: Required<Pick<TrainerOptions<E>, "optimizer" | "learningRate" | "batchSize" | "epochs" | "seed">> & TrainerOptions<E>;
   private optimizer?: tf.Optimizer;
-  history: History = { steps: [], evals: [], stoppedEarly: false, seconds: 0 };
+  history: History = { steps: [], evals: [], stoppedEarly: false, interrupted: false, seconds: 0 };
 
   constructor(readonly model: Trainable<E, B>, options: TrainerOptions<E> = {}) {
     checkOptions(options);
@@ -146,7 +149,7 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
     this.optimizer ??= makeOptimizer(o.optimizer, o.learningRate);
     const stepsPerEpoch = Math.ceil(train.length / o.batchSize);
     const totalSteps = Math.min(o.maxSteps ?? Infinity, o.epochs * stepsPerEpoch);
-    const history: History = { steps: [], evals: [], stoppedEarly: false, seconds: 0 };
+    const history: History = { steps: [], evals: [], stoppedEarly: false, interrupted: false, seconds: 0 };
     this.history = history;
     const es = o.earlyStopping;
     const patience = es?.patience ?? 3;
@@ -193,6 +196,11 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
       let stop = false;
       for (let epoch = 1; epoch <= o.epochs && !stop && step < totalSteps; epoch++) {
         for (const examples of makeBatches(train, { batchSize: o.batchSize, rng, bucketBy: o.bucketBy })) {
+          // The stop button (lib/interrupt.ts): stop before the next step, keeping the weights trained so far.
+          if (interruptRequested()) {
+            history.interrupted = stop = true;
+            break;
+          }
           const lr = learningRateAt(o.learningRate, o.schedule ?? { kind: "constant" }, step, totalSteps);
           const { loss, gradNorm } = this.step(examples, lr, step, epoch);
           step++;
@@ -207,9 +215,9 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
           await new Promise((r) => setImmediate(r)); // let the kernel flush progress output
         }
         if (!stop && !o.evalEvery) stop = evaluate(epoch);
-        history.stoppedEarly = stop;
+        history.stoppedEarly = stop && !history.interrupted;
       }
-      if (o.evalEvery && lossCount > 0) evaluate(history.steps[history.steps.length - 1].epoch);
+      if (o.evalEvery && lossCount > 0 && !history.interrupted) evaluate(history.steps[history.steps.length - 1].epoch);
       if (bestWeights) {
         const saved: tf.Tensor[] = bestWeights;
         vars.forEach((v, i) => v.assign(saved[i]));
@@ -218,6 +226,10 @@ export class Trainer<E, B extends TensorBatch = TensorBatch> {
       (bestWeights as tf.Tensor[] | null)?.forEach((t) => t.dispose());
       history.seconds = (Date.now() - t0) / 1000;
       display.done(history);
+      if (history.interrupted) {
+        const kept = history.bestStep !== undefined && (es?.restoreBest ?? true) ? `the best weights (step ${history.bestStep})` : "the weights trained so far";
+        console.log(`training interrupted at step ${step} of ${totalSteps}; the model keeps ${kept}`);
+      }
     }
     return history;
   }

@@ -1,6 +1,6 @@
 // A live training plot: one line chart that grows while a model trains (the Trainer drives it).
 import { lineChart, loadPlotly, Figure } from "./plot";
-import { newHandle } from "./display";
+import { markDisplayed, newHandle } from "./display";
 
 export interface LivePlotOptions {
   title?: string;
@@ -82,7 +82,7 @@ export function livePlot(o: LivePlotOptions = {}): LivePlot {
     loadPlotly();
     handle.show({ html: fig.html, text: fig.text }, { final });
     lastDraw = now();
-    return fig;
+    return markDisplayed(fig);
   };
 
   return {
