@@ -46,13 +46,14 @@ if (!(Number(options.timeout) > 0)) {
   process.exit(2);
 }
 
-/** Every .ipynb under dir, sorted, skipping Jupyter's checkpoint folders. */
-function findNotebooks(dir) {
+/** Every .ipynb under dir, sorted, skipping Jupyter's checkpoint folders (and `skip`, a folder path). */
+function findNotebooks(dir, skip) {
   const found = [];
   for (const name of readdirSync(dir).sort()) {
     if (name === ".ipynb_checkpoints" || name === "node_modules") continue;
+    if (skip && join(dir, name) === skip) continue;
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) found.push(...findNotebooks(p));
+    if (statSync(p).isDirectory()) found.push(...findNotebooks(p, skip));
     else if (name.endsWith(".ipynb")) found.push(p);
   }
   return found;
@@ -60,12 +61,15 @@ function findNotebooks(dir) {
 
 const notebooks = [];
 const defaultDir = join(root, "notebooks");
+// notebooks/homework/ holds students' working copies of released homework (unanswered tasks throw by design):
+// run them by naming them (or that folder), never as part of a folder above it.
+const studentCopies = join(defaultDir, "homework");
 for (const p of paths.length ? paths : existsSync(defaultDir) ? [defaultDir] : []) {
   if (!existsSync(p)) {
     console.error(`notebooks: ${p} does not exist`);
     process.exit(2);
   }
-  if (statSync(p).isDirectory()) notebooks.push(...findNotebooks(p));
+  if (statSync(p).isDirectory()) notebooks.push(...findNotebooks(p, resolve(p).startsWith(studentCopies) ? undefined : studentCopies));
   else if (p.endsWith(".ipynb")) notebooks.push(resolve(p));
   else {
     console.error(`notebooks: ${p} is not a notebook (.ipynb) or a folder`);

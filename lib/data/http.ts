@@ -1,10 +1,10 @@
 // HTTP downloads for the dataset registry: GET with redirects and a silence timeout, streamed to a file with
 // one progress line per quarter (so logs and notebooks stay short). Verification is the caller's job.
-import * as fs from "fs";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import { Transform } from "stream";
-import { pipeline } from "stream/promises";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 export interface DownloadOptions {
   /** Where progress lines go. */

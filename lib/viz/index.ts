@@ -16,3 +16,5 @@ export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
 export { probeHeatmap, ckaHeatmap, projectionScatter, selfSimilarityChart, sentenceMap, headTypeHeatmap, attentionHeatmap } from "./analysis";
 export type { ProbeValue } from "./analysis";
+export { alignmentHeatmap, movingAverage } from "./alignment";
+export type { AlignmentView } from "./alignment";

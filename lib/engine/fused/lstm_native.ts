@@ -47,7 +47,8 @@ export function nativeLstmSequence(
           [typeAttr("T"), boolAttr("use_peephole", false)],
           8,
         );
-        return [dx, dh0, dc0, dw.slice([0, 0], [inDim, 4 * H]), dw.slice([inDim, 0], [H, 4 * H]), db, db];
+        // Both biases get the same gradient; a separate tensor each, as the tape disposes one when it accumulates.
+        return [dx, dh0, dc0, dw.slice([0, 0], [inDim, 4 * H]), dw.slice([inDim, 0], [H, 4 * H]), db, db.clone()];
       },
     };
   });
@@ -110,7 +111,7 @@ export function nativeLstmStep(
         const db = tf.sum(dGates, 0);
         return [
           dxh.slice([0, 0], [B, inDim]), dxh.slice([0, inDim], [B, H]), dc,
-          dw.slice([0, 0], [inDim, 4 * H]), dw.slice([inDim, 0], [H, 4 * H]), db, db,
+          dw.slice([0, 0], [inDim, 4 * H]), dw.slice([inDim, 0], [H, 4 * H]), db, db.clone(),
         ];
       },
     };
