@@ -11,6 +11,7 @@ import { TransformerClassifier } from "../lib/models/transformer_classifier";
 import { TransformerEncoder } from "../lib/nn/transformer";
 import { ElectraModel } from "../lib/models/electra";
 import { CLS_ID } from "../lib/data/vocab";
+import { RnnSeq2Seq } from "../lib/models/seq2seq/rnn_seq2seq";
 
 const V = 40;
 const electra = () => new ElectraModel({ vocabSize: V, width: 16, heads: 2, layers: 2, maxLen: 16, seed: 3 });
@@ -18,6 +19,10 @@ type Case = { name: string; make: () => AnalysableModel; part?: "main" | "genera
 const cases: Case[] = [
   { name: "BiLSTM classifier", make: () => new RnnClassifier({ vocabSize: V, embedDim: 8, hidden: 6, seed: 1 }), layers: 2, attention: false, cls: false },
   { name: "GRU classifier", make: () => new RnnClassifier({ vocabSize: V, embedDim: 8, hidden: 6, cell: "gru", bidirectional: false, seed: 1 }), layers: 2, attention: false, cls: false },
+  {
+    name: "RNN seq2seq encoder (2 layers, Luong attention)", layers: 3, attention: false, cls: false,
+    make: () => new RnnSeq2Seq({ sourceVocabSize: V, targetVocabSize: V, embedDim: 8, hidden: 6, layers: 2, seed: 3 }),
+  },
   {
     name: "stacked BiGRU encoder (seq2seq-style embedding + RnnEncoder)", layers: 3, attention: false, cls: false,
     make: () => rnnEncoderSource({ name: "encoder", embedding: new Embedding({ vocabSize: V, dim: 8, seed: 1 }), encoder: new RnnEncoder({ inDim: 8, hidden: 5, cell: "gru", layers: 2, seed: 2 }), maxLen: 16 }),

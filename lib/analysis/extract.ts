@@ -15,6 +15,7 @@ import { RnnClassifier } from "../models/rnn_classifier";
 import { CnnClassifier } from "../models/cnn_classifier";
 import { TransformerClassifier, withCls } from "../models/transformer_classifier";
 import { ElectraModel } from "../models/electra";
+import { RnnSeq2Seq } from "../models/seq2seq/rnn_seq2seq";
 import { padIds } from "../data/batching";
 import { CLS_ID } from "../data/vocab";
 import { throwIfInterrupted } from "../interrupt";
@@ -60,8 +61,8 @@ export interface SourceOptions {
   maxLen?: number;
 }
 
-/** Any model lib/analysis can read. */
-export type AnalysableModel = RepresentationSource | TransformerEncoder | TransformerClassifier | ElectraModel | RnnClassifier | CnnClassifier;
+/** Any model lib/analysis can read (a seq2seq model: its encoder, reading source ids). */
+export type AnalysableModel = RepresentationSource | TransformerEncoder | TransformerClassifier | ElectraModel | RnnClassifier | CnnClassifier | RnnSeq2Seq;
 
 function isSource(m: unknown): m is RepresentationSource {
   return typeof (m as RepresentationSource)?.forward === "function" && Array.isArray((m as RepresentationSource).layerNames);
@@ -133,6 +134,10 @@ export function representationSource(model: AnalysableModel, opts: SourceOptions
       prefix: addCls ? 1 : 0,
     });
   }
+  if (model instanceof RnnSeq2Seq) {
+    // Sources are read as they are (collateSeq2Seq adds no specials to them), truncated to maxSourceLen.
+    return rnnEncoderSource({ name: opts.name ?? "RNN seq2seq encoder", embedding: model.sourceEmbedding, encoder: model.encoder, maxLen: model.maxSourceLen });
+  }
   if (model instanceof RnnClassifier || model instanceof CnnClassifier) {
     const rnn = model instanceof RnnClassifier;
     const cfg = model.config() as { vocabSize: number; layers?: number };
@@ -150,7 +155,7 @@ export function representationSource(model: AnalysableModel, opts: SourceOptions
   }
   throw new Error(
     `representationSource does not know ${(model as object)?.constructor?.name ?? typeof model}: pass a TransformerEncoder, ` +
-      "TransformerClassifier, ElectraModel, RnnClassifier, CnnClassifier, or write a RepresentationSource for it.",
+      "TransformerClassifier, ElectraModel, RnnClassifier, CnnClassifier, RnnSeq2Seq, or write a RepresentationSource for it.",
   );
 }
 
