@@ -16,5 +16,7 @@ export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
 export { probeHeatmap, ckaHeatmap, projectionScatter, selfSimilarityChart, sentenceMap, headTypeHeatmap, attentionHeatmap } from "./analysis";
 export type { ProbeValue } from "./analysis";
+export { studentsView, temperatureView } from "./distill";
+export type { StudentRow, StudentsViewOptions, TemperatureViewOptions } from "./distill";
 export { alignmentHeatmap, movingAverage } from "./alignment";
 export type { AlignmentView } from "./alignment";
