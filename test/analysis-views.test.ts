@@ -3,9 +3,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { probeHeatmap, ckaHeatmap, projectionScatter, selfSimilarityChart, headTypeHeatmap, attentionHeatmap } from "../lib/viz";
 import { LayerProbeRow, headStatistics, compareLayers, extractRepresentations, selfSimilarity, neighbourAgreement, toFeatures, Representations } from "../lib/analysis";
-import { corruptedSentences } from "../lib/tasks/representations";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { corruptedSentences, electraLectureSizes } from "../lib/tasks/representations";
 import { ElectraModel } from "../lib/models/electra";
 import { Vocab, CLS_ID } from "../lib/data/vocab";
+
+/** Run fn with NLU_MODE set to `m`. */
+function withMode<T>(m: string, fn: () => T): T {
+  const before = process.env.NLU_MODE;
+  process.env.NLU_MODE = m;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.NLU_MODE;
+    else process.env.NLU_MODE = before;
+  }
+}
 
 const row = (model: string, task: string, layer: number, accuracy: number, control: number): LayerProbeRow => ({
   model, task, layer, layerName: layer ? `layer ${layer}` : "embeddings", accuracy, controlAccuracy: control, selectivity: accuracy - control,
@@ -76,4 +90,24 @@ test("corruptedSentences: ELECTRA's inputs with one replaced/original label per 
   assert.deepEqual(r.sequences, c.sequences);
   assert.throws(() => corruptedSentences(new ElectraModel({ vocabSize: 30, width: 8, heads: 2, layers: 1, objective: "bert" }), sentences), /has none/);
   model.dispose();
+});
+
+test("notebook 08 pre-trains with notebook 04's sizes and model, so the two share checkpoints", () => {
+  const nb = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "notebooks", "04_electra.ipynb"), "utf8"));
+  const first = nb.cells.find((c: { cell_type: string }) => c.cell_type === "code");
+  const src: string = first.source.join("");
+  const sizes = { quick: electraLectureSizes(), full: withMode("full", electraLectureSizes) };
+  for (const [key, quick] of Object.entries(sizes.quick)) {
+    const full = (sizes.full as Record<string, unknown>)[key];
+    const both = src.match(new RegExp(`\\b${key}: sized\\(\\{ quick: (.+?), full: (.+?) \\}\\)`));
+    const one = src.match(new RegExp(`\\b${key}: ([^,\\n]+),`));
+    const [q, f] = both ? [JSON.parse(both[1]), JSON.parse(both[2])] : one ? [JSON.parse(one[1]), JSON.parse(one[1])] : [undefined, undefined];
+    assert.deepEqual([q, f], [quick, full], `notebook 04's ${key} is ${JSON.stringify([q, f])}; electraLectureSizes says ${JSON.stringify([quick, full])}`);
+  }
+  // The architecture and the checkpoint names studyEncoders uses.
+  assert.match(src, /const arch = \{ width: S\.width, heads: S\.heads, layers: S\.layers, norm: "pre" as const, dropout: 0\.1, maskRate: S\.maskRate, positions: "alibi" as const \};/);
+  assert.match(src, /const settings = \{ steps: S\.steps, batchSize: S\.batch, learningRate: S\.lr, snapshots: \[\] as number\[\], seed: 0 \};/);
+  const all = nb.cells.map((c: { source: string[] }) => c.source.join("")).join("\n");
+  assert.match(all, /name: `e04-\$\{mode\(\)\}-bert-\$\{positions\}`.*snapshots: positions === "alibi" \? S\.snapshots : \[\]/);
+  assert.match(all, /name: `e04-\$\{mode\(\)\}-electra-g0\.25-s0`, model: \{ \.\.\.arch, objective: "electra", seed: 0 \}, corpus: corpus, settings: \{ \.\.\.settings, snapshots: S\.snapshots \}/);
 });

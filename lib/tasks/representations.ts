@@ -1,35 +1,45 @@
-// Notebook 08's experiment: the corpus, the three encoders it looks inside (random init, BERT, ELECTRA; the
-// same shape, the same vocabulary), fine-tuning, ELECTRA's corrupted inputs, and the probing runs.
+// Notebook 08's experiment: the three encoders it looks inside (random init, BERT, ELECTRA: one shape, one
+// vocabulary), the sentences it reads, fine-tuning, ELECTRA's corrupted inputs, and the probing runs.
 //
-// Pre-training follows notebook 04 (same corpus recipe, same ElectraModel, the one Trainer) and is cached under
-// checkpoints/ by pretrainCached, so a re-run loads the weights. Quick mode pre-trains tiny models in the
-// notebook; full mode uses notebook 04's full-mode settings.
-import { ElectraModel, ElectraObjective, TokenIds } from "../models/electra";
+// BERT and ELECTRA are notebook 04's own models: the same corpus (IMDB's unlabelled reviews, a WordPiece
+// vocabulary, packed windows), the same architecture (pre-LN, ALiBi) and settings, pre-trained by the same call
+// (pretrainElectra) under the same checkpoint names. So after notebook 04 has run, this notebook loads its
+// models from checkpoints/ instead of training them again, in quick and in full mode alike.
+import { ElectraModel, ElectraObjective } from "../models/electra";
 import { TransformerClassifier } from "../models/transformer_classifier";
 import { LabelledIds } from "../models/classifier";
-import { pretrainCached, checkpointDir } from "../models/pretrain_cache";
-import { loadMulti30k, loadSst2 } from "../data/corpora";
-import { wordTokenize, detokenize } from "../data/tokenize";
+import { loadSst2 } from "../data/corpora";
 import { Vocab, CLS_ID } from "../data/vocab";
 import { Trainer } from "../train/trainer";
-import { Rng } from "../random";
 import { mode, sized } from "../mode";
-import { prepareSst2 } from "./sst2";
+import { PretrainingCorpus, preparePretrainingCorpus } from "./pretraining_corpus";
+import { PretrainResult, pretrainElectra, sst2Slice } from "./electra_experiments";
 import { Representations, extractRepresentations } from "../analysis/extract";
 import { LayerProbeRow, ProbeTask, givenLabeler, probeLayers } from "../analysis/probe_tasks";
 import { ProbeKind } from "../analysis/probe";
 
+/**
+ * Notebook 04's sizes (its first code cell). The two notebooks share pre-trained models through checkpoints/
+ * only while these agree with it; a test (test/analysis-views.test.ts) compares them with the notebook.
+ */
+export function electraLectureSizes() {
+  return {
+    reviews: sized({ quick: 700, full: 20000 }),
+    vocab: sized({ quick: 2000, full: 8000 }),
+    window: sized({ quick: 31, full: 63 }),
+    width: sized({ quick: 64, full: 128 }),
+    heads: sized({ quick: 2, full: 4 }),
+    layers: 2,
+    batch: sized({ quick: 16, full: 32 }),
+    steps: sized({ quick: 120, full: 1200 }),
+    lr: 2e-3,
+    maskRate: 0.25,
+    snapshots: sized({ quick: [60], full: [300, 600] }),
+  };
+}
+
 /** Every size of the study, in one place: quick and full mode differ only here. */
-export interface StudySizes {
-  vocab: number;
-  width: number;
-  heads: number;
-  layers: number;
-  maxLen: number;
-  batch: number;
-  /** Pre-training steps per model. */
-  steps: number;
-  lr: number;
+export type StudySizes = ReturnType<typeof electraLectureSizes> & {
   /** SST-2 dev sentences analysed (probes split them by sentence). */
   sentences: number;
   /** SST-2 training sentences for fine-tuning, epochs and learning rate. */
@@ -38,58 +48,38 @@ export interface StudySizes {
   ftLr: number;
   /** Probe training epochs (at least 100 steps in any case). */
   probeEpochs: number;
-}
+};
 
 export function studySizes(): StudySizes {
   return {
-    vocab: sized({ quick: 2000, full: 5000 }),
-    width: sized({ quick: 64, full: 128 }),
-    heads: sized({ quick: 2, full: 4 }),
-    layers: 2,
-    maxLen: sized({ quick: 32, full: 48 }),
-    batch: 32,
-    steps: sized({ quick: 80, full: 1000 }),
-    lr: sized({ quick: 2e-3, full: 1e-3 }),
+    ...electraLectureSizes(),
     sentences: sized({ quick: 300, full: 872 }),
-    labelled: sized({ quick: 800, full: 1000 }),
+    labelled: sized({ quick: 500, full: 1000 }),
     ftEpochs: sized({ quick: 3, full: 5 }),
     ftLr: sized({ quick: 2e-3, full: 1e-3 }),
     probeEpochs: sized({ quick: 6, full: 20 }),
   };
 }
 
-/** The text the encoders learn from and the sentences the notebook looks at, all in one vocabulary. */
+/** The corpus the encoders learn from and the sentences the notebook looks at, all in one vocabulary. */
 export interface StudyData {
+  corpus: PretrainingCorpus;
+  /** The WordPiece vocabulary (token ids <-> subword strings). */
   vocab: Vocab;
-  /** Pre-training sequences (word ids, no [CLS]). */
-  pretrain: TokenIds[];
-  /** SST-2 dev sentences (never pre-trained or fine-tuned on): word ids, labels 0/1, text for hover. */
+  /** SST-2 dev sentences (never pre-trained or fine-tuned on): subword ids, labels 0/1, text for hover. */
   analysis: { ids: number[][]; labels: number[]; texts: string[] };
-  /** SST-2 training sentences for fine-tuning. */
+  /** SST-2 training sentences for fine-tuning (a seeded pick, as notebook 04's). */
   labelled: LabelledIds[];
-  /** A fingerprint of the vocabulary, so cached weights are reused only with the same token ids. */
-  vocabHash: number;
 }
 
-/**
- * Notebook 04's corpus recipe: SST-2 training sentences (labels dropped) and Multi30k's English captions, at
- * least 5 words each; the vocabulary is fit on it. SST-2 dev is kept out of pre-training and fine-tuning.
- */
-export async function prepareStudyData(s: StudySizes = studySizes()): Promise<StudyData> {
-  const sst = (await loadSst2("train")).map((x) => wordTokenize(x.text)).filter((t) => t.length >= 5);
-  const captions = (await loadMulti30k("train")).map((x) => wordTokenize(x.en)).filter((t) => t.length >= 5);
-  const corpus = [...sst, ...captions];
-  const vocab = Vocab.build(corpus, { maxSize: s.vocab });
-  const order = new Rng(0).shuffle(corpus.map((_, i) => i));
-  const pretrain = order.map((i) => ({ ids: vocab.encode(corpus[i]) }));
-  const split = await prepareSst2({ trainSize: s.labelled, seed: 0 });
-  const encode = (tokens: string[]) => vocab.encode(tokens.length ? tokens : ["[UNK]"]);
-  const dev = split.dev.tokens.slice(0, s.sentences);
-  const vocabHash = vocab.tokens.join("\u0001").split("").reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) | 0, 7);
+/** Notebook 04's pre-training corpus and tokenizer, and SST-2 through that tokenizer. */
+export async function prepareStudyData(s: StudySizes = studySizes(), opts: { log?: (m: string) => void } = {}): Promise<StudyData> {
+  const corpus = await preparePretrainingCorpus({ reviews: s.reviews, vocabSize: s.vocab, windowLength: s.window, log: opts.log });
+  const sst = await sst2Slice(corpus.tokenizer, { labelled: s.labelled, seed: 0 });
+  const dev = (await loadSst2("dev")).slice(0, s.sentences);
   return {
-    vocab, pretrain, vocabHash,
-    analysis: { ids: dev.map(encode), labels: split.dev.raw.slice(0, s.sentences).map((x) => x.label), texts: dev.map(detokenize) },
-    labelled: split.train.tokens.map((t, i) => ({ ids: encode(t), label: split.train.raw[i].label })),
+    corpus, vocab: corpus.tokenizer.vocab, labelled: sst.train,
+    analysis: { ids: sst.dev.slice(0, s.sentences).map((x) => x.ids), labels: dev.map((x) => x.label), texts: dev.map((x) => x.text) },
   };
 }
 
@@ -98,46 +88,52 @@ export interface StudyEncoders {
   random: ElectraModel;
   bert: ElectraModel;
   electra: ElectraModel;
-  /** Seconds of pre-training run now (0 when both came from the cache). */
-  seconds: number;
-}
-
-/** Random-init, BERT and ELECTRA encoders of one shape, pre-trained (or loaded from checkpoints/) for s.steps steps. */
-export async function studyEncoders(data: StudyData, s: StudySizes = studySizes(), opts: { seed?: number; log?: (m: string) => void } = {}): Promise<StudyEncoders> {
-  const seed = opts.seed ?? 0;
-  const make = (objective: ElectraObjective) => new ElectraModel({
-    vocabSize: data.vocab.size, width: s.width, heads: s.heads, layers: s.layers, maxLen: s.maxLen, dropout: 0.1, objective, seed,
-  });
-  let seconds = 0;
-  const pretrained = async (objective: ElectraObjective) => {
-    const r = await pretrainCached({
-      dir: checkpointDir(`e08-${mode()}-${objective}-s${seed}`),
-      key: { steps: s.steps, batch: s.batch, lr: s.lr, corpus: data.pretrain.length, vocabHash: data.vocabHash },
-      make: () => make(objective),
-      log: opts.log,
-      train: async (model) => {
-        const trainer = new Trainer(model, {
-          batchSize: s.batch, maxSteps: s.steps, epochs: 1000, learningRate: s.lr, seed, clipNorm: 1, plot: false,
-          schedule: { kind: "linear", warmupSteps: Math.round(s.steps / 10) },
-        });
-        await trainer.fit(data.pretrain);
-        trainer.dispose();
-        return { steps: s.steps };
-      },
-    });
-    seconds += r.seconds;
-    return r.model;
-  };
-  const bert = await pretrained("bert");
-  const electra = await pretrained("electra");
-  return { random: make("bert"), bert, electra, seconds };
+  /** The pre-training runs (held-out evaluations along the way; `loaded` when they came from checkpoints/). */
+  runs: { bert: PretrainResult; electra: PretrainResult };
 }
 
 /**
- * Fine-tune a copy of the model's main encoder on the labelled SST-2 slice ([CLS] pooling, as BERT and ELECTRA
- * fine-tune), then score it on the analysed dev sentences. The pre-trained model is left as it was.
+ * Notebook 04's BERT (ALiBi) and ELECTRA (generator ¼ of the width), from checkpoints/ when notebook 04 (or an
+ * earlier run of this one) trained them with the same settings, else pre-trained now; and an untrained twin.
+ */
+export async function studyEncoders(data: StudyData, s: StudySizes = studySizes(), opts: { log?: (m: string) => void } = {}): Promise<StudyEncoders> {
+  // Notebook 04's `arch` and `settings`, key for key (the checkpoint's cache key depends on their order).
+  const arch = { width: s.width, heads: s.heads, layers: s.layers, norm: "pre" as const, dropout: 0.1, maskRate: s.maskRate, positions: "alibi" as const };
+  const settings = { steps: s.steps, batchSize: s.batch, learningRate: s.lr, snapshots: s.snapshots, seed: 0 };
+  const run = (name: string, objective: ElectraObjective) =>
+    pretrainElectra({ name: `e04-${mode()}-${name}`, model: { ...arch, objective, seed: 0 }, corpus: data.corpus, settings, log: opts.log });
+  const bert = await run("bert-alibi", "bert");
+  const electra = await run("electra-g0.25-s0", "electra");
+  const random = new ElectraModel({ ...arch, objective: "bert", seed: 0, vocabSize: data.vocab.size, maxLen: data.corpus.windowLength + 1 });
+  return { random, bert: bert.model, electra: electra.model, runs: { bert, electra } };
+}
+
+/**
+ * One row per encoder: size, pre-training steps, how far pre-training got on held-out windows (MLM loss against
+ * the unigram entropy, the discriminator's AUC), and the SST-2 dev accuracy after fine-tuning.
+ */
+export function encoderTable(e: StudyEncoders, data: StudyData, accuracy: { bert: number; electra: number }): Record<string, string | number>[] {
+  const last = (r: PretrainResult) => r.evals[r.evals.length - 1];
+  const mlm = `held-out MLM loss (unigram ${data.corpus.unigramEntropy.toFixed(2)})`;
+  const row = (model: string, m: ElectraModel, steps: number, loss: string | number, auc: string | number, acc: string | number) =>
+    ({ model, parameters: m.main.paramCount(), "pre-training steps": steps, [mlm]: loss, "discriminator AUC": auc, "SST-2 dev acc, fine-tuned": acc });
+  const b = last(e.runs.bert);
+  const el = last(e.runs.electra);
+  return [
+    row("random init", e.random, 0, "", "", ""),
+    row("BERT", e.bert, b.step, b.mainMlm, "", accuracy.bert),
+    row("ELECTRA", e.electra, el.step, `${el.generatorMlm.toFixed(3)} (generator)`, el.auc, accuracy.electra),
+  ];
+}
+
+/**
+ * Fine-tune a copy of the model's main encoder on the labelled SST-2 slice and score it on the analysed dev
+ * sentences; the pre-trained model is left as it was. [CLS] pooling (BERT's recipe; notebook 04 mean-pools) so
+ * that the fine-tuned model reads exactly the sequences the pre-trained one reads — [CLS] + words — and CKA
+ * can pair their tokens one to one.
  */
 export async function fineTune(model: ElectraModel, data: StudyData, s: StudySizes = studySizes(), seed = 0): Promise<{ classifier: TransformerClassifier; accuracy: number }> {
+  // (The classifier is returned, not disposed: the notebook looks inside it.)
   const classifier = model.toClassifier({ numClasses: 2, pooling: "cls", seed });
   const trainer = new Trainer(classifier, {
     batchSize: s.batch, epochs: s.ftEpochs, learningRate: s.ftLr, seed, progress: false, plot: false,
