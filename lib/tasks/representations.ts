@@ -48,16 +48,19 @@ export type StudySizes = ReturnType<typeof electraLectureSizes> & {
   ftLr: number;
   /** Probe training epochs (at least 100 steps in any case). */
   probeEpochs: number;
+  /** UMAP optimisation epochs. */
+  umapEpochs: number;
 };
 
 export function studySizes(): StudySizes {
   return {
     ...electraLectureSizes(),
-    sentences: sized({ quick: 300, full: 872 }),
+    sentences: sized({ quick: 250, full: 872 }),
     labelled: sized({ quick: 500, full: 1000 }),
     ftEpochs: sized({ quick: 3, full: 5 }),
     ftLr: sized({ quick: 2e-3, full: 1e-3 }),
     probeEpochs: sized({ quick: 6, full: 20 }),
+    umapEpochs: sized({ quick: 200, full: 500 }),
   };
 }
 

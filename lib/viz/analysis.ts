@@ -70,10 +70,12 @@ export async function sentenceMap(o: {
   texts?: readonly string[];
   title: string;
   seed?: number;
+  /** UMAP only: optimisation epochs (default: umap-js's choice). */
+  nEpochs?: number;
   show?: boolean;
 }): Promise<{ figure: Figure; agreement: number; explainedVariance?: number[] }> {
   if (o.method !== "pca" && o.method !== "umap") throw new Error(`method "${o.method}" is unknown: use "pca" or "umap".`);
-  const p = o.method === "pca" ? pcaProjection({ features: o.features }) : await umapProjection({ features: o.features, seed: o.seed });
+  const p = o.method === "pca" ? pcaProjection({ features: o.features }) : await umapProjection({ features: o.features, seed: o.seed, nEpochs: o.nEpochs });
   const agreement = neighbourAgreement(p.points, o.labels);
   const variance = p.explainedVariance ? ` (axes hold ${p.explainedVariance.map((v) => `${(100 * v).toFixed(0)}%`).join(" + ")} of the variance)` : "";
   const figure = projectionScatter({
