@@ -29,7 +29,7 @@ export interface LayerOutputs {
   attentions?: tf.Tensor4D[];
 }
 
-/** The adapter every model kind provides. Write one for a new model (e.g. a seq2seq encoder) and all of lib/analysis works on it. */
+/** The adapter every model kind provides. Write one for a new model (e.g. a transformer seq2seq encoder) and all of lib/analysis works on it. */
 export interface RepresentationSource {
   /** Shown in tables and plots ("BERT", "ELECTRA discriminator"). */
   readonly name: string;
