@@ -175,9 +175,13 @@ export interface LayerComparison {
  * one model before and after fine-tuning); otherwise the rows would pair different tokens, and it throws.
  */
 export function compareLayers(a: Representations, b: Representations): LayerComparison {
-  const same = a.sequences.length === b.sequences.length && a.sequences.every((s, i) => s.length === b.sequences[i].length && s.every((id, j) => id === b.sequences[i][j]));
+  const same = a.sequences.length === b.sequences.length &&
+    a.sequences.every((s, i) => s.length === b.sequences[i].length && s.every((id, j) => id === b.sequences[i][j]));
   if (!same) {
-    throw new Error(`compareLayers: ${a.model} and ${b.model} read different token sequences: extract both from the same sentences with the same input format ([CLS] or not, same maxLen).`);
+    throw new Error(
+      `compareLayers: ${a.model} and ${b.model} read different token sequences: extract both from the same sentences ` +
+        "with the same input format ([CLS] or not, same maxLen).",
+    );
   }
   return { rowModel: a.model, colModel: b.model, rowNames: [...a.layerNames], colNames: [...b.layerNames], cka: ckaMatrix(a.states, b.states) };
 }

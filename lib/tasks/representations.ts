@@ -135,7 +135,9 @@ export function encoderTable(e: StudyEncoders, data: StudyData, accuracy: { bert
  * that the fine-tuned model reads exactly the sequences the pre-trained one reads — [CLS] + words — and CKA
  * can pair their tokens one to one.
  */
-export async function fineTune(model: ElectraModel, data: StudyData, s: StudySizes = studySizes(), seed = 0): Promise<{ classifier: TransformerClassifier; accuracy: number }> {
+export async function fineTune(
+  model: ElectraModel, data: StudyData, s: StudySizes = studySizes(), seed = 0,
+): Promise<{ classifier: TransformerClassifier; accuracy: number }> {
   // (The classifier is returned, not disposed: the notebook looks inside it.)
   const classifier = model.toClassifier({ numClasses: 2, pooling: "cls", seed });
   const trainer = new Trainer(classifier, {
@@ -193,7 +195,9 @@ export async function probeStudy(opts: {
 }): Promise<LayerProbeRow[]> {
   const rows: LayerProbeRow[] = [];
   for (const run of opts.runs) {
-    for (const task of run.tasks) rows.push(...(await probeLayers({ representations: run.representations, task, kind: opts.kind, epochs: opts.epochs, seed: opts.seed })));
+    for (const task of run.tasks) {
+      rows.push(...(await probeLayers({ representations: run.representations, task, kind: opts.kind, epochs: opts.epochs, seed: opts.seed })));
+    }
   }
   return rows;
 }

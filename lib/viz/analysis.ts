@@ -92,7 +92,10 @@ export function selfSimilarityChart(results: Record<string, SelfSimilarityResult
     { name: `${model}: self-similarity`, x: result.layers.map((l) => l.layer), y: result.layers.map((l) => l.selfSimilarity) },
     { name: `${model}: random pairs (anisotropy)`, x: result.layers.map((l) => l.layer), y: result.layers.map((l) => l.anisotropy) },
   ]);
-  return lineChart({ series, title: opts.title ?? "How contextual? Cosine of a word with itself in other sentences", xLabel: "layer (0 = embeddings)", yLabel: "mean cosine", show: opts.show });
+  return lineChart({
+    series, title: opts.title ?? "How contextual? Cosine of a word with itself in other sentences",
+    xLabel: "layer (0 = embeddings)", yLabel: "mean cosine", show: opts.show,
+  });
 }
 
 /** Columns of the head-type heatmap: attention shares, and entropy as a share of a uniform head's. */
@@ -123,11 +126,22 @@ export function headTypeHeatmap(s: HeadStatistics, opts: { title?: string; show?
 }
 
 /** One head's attention map on one sentence, tokens on both axes (rows = queries, columns = keys). */
-export function attentionHeatmap(o: { representations: Representations; layer: number; head: number; sentence: number; vocab: Vocab; title?: string; show?: boolean }): Figure {
+export function attentionHeatmap(o: {
+  representations: Representations;
+  layer: number;
+  head: number;
+  sentence: number;
+  vocab: Vocab;
+  title?: string;
+  show?: boolean;
+}): Figure {
   const r = o.representations;
   const maps = attentionOf(r, { layer: o.layer, sentence: o.sentence }); // checks layer and sentence
   if (!(Number.isInteger(o.head) && o.head >= 0 && o.head < maps.length)) throw new Error(`head ${o.head} is out of range: use 0..${maps.length - 1}.`);
   const z = maps[o.head];
   const tokens = o.vocab.decode(r.sequences[o.sentence]);
-  return heatmap({ z, x: tokens, y: tokens, title: o.title ?? `${r.model}, layer ${o.layer}, head ${o.head}`, xLabel: "attended to (key)", yLabel: "query", zmin: 0, zmax: 1, show: o.show });
+  return heatmap({
+    z, x: tokens, y: tokens, title: o.title ?? `${r.model}, layer ${o.layer}, head ${o.head}`,
+    xLabel: "attended to (key)", yLabel: "query", zmin: 0, zmax: 1, show: o.show,
+  });
 }
