@@ -316,13 +316,14 @@ export class RnnEncoder extends Module {
    *   finalStates: one per layer, each direction's state after reading its whole sequence (forward: after the
    *   last real token; backward: after reading back to the first), forward ‖ backward: h (and c) [b, width].
    * The finalStates of a stacked encoder initialise a decoder of the same depth (Sutskever et al. 2014).
+   * With `layerOutputs: true` (analysis, lib/analysis) also every layer's outputs, [b, t, width] each.
    */
-  encode(x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; finalStates: RnnState[] } {
-    return this.read(x, mask, true) as { outputs: tf.Tensor3D; finalStates: RnnState[] };
+  encode(x: tf.Tensor3D, mask: tf.Tensor2D, opts: { layerOutputs?: boolean } = {}): { outputs: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] } {
+    return this.read(x, mask, true, opts.layerOutputs ?? false) as { outputs: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] };
   }
 
   /** encode(), without the last layer's outputs when `outputs` is false (final() needs only the states). */
-  private read(x: tf.Tensor3D, mask: tf.Tensor2D, outputs: boolean): { outputs?: tf.Tensor3D; finalStates: RnnState[] } {
+  private read(x: tf.Tensor3D, mask: tf.Tensor2D, outputs: boolean, withLayers = false): { outputs?: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] } {
     const lengths = maskLengths(mask, x, this.cells[0][0].inDim);
     return tidy(() => {
       const [B, T] = mask.shape;
@@ -337,6 +338,7 @@ export class RnnEncoder extends Module {
 
       let input = x.transpose([1, 0, 2]) as tf.Tensor3D; // [T, B, in]
       const finalStates: RnnState[] = [];
+      const layerOutputs: tf.Tensor3D[] = [];
       this.cells.forEach((layer, k) => {
         const last = k === this.cells.length - 1;
         const outs: tf.Tensor3D[] = [];
@@ -352,8 +354,10 @@ export class RnnEncoder extends Module {
         if (outs.length) input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
         const join = (xs: tf.Tensor2D[]) => (xs.length === 1 ? xs[0] : (tf.concat(xs, 1) as tf.Tensor2D));
         finalStates.push(this.cell === "lstm" ? { h: join(hs), c: join(cs) } : { h: join(hs) });
+        if (withLayers) layerOutputs.push(input.transpose([1, 0, 2]) as tf.Tensor3D);
       });
-      return { outputs: outputs ? (input.transpose([1, 0, 2]) as tf.Tensor3D) : undefined, finalStates };
+      const out = { outputs: outputs ? (input.transpose([1, 0, 2]) as tf.Tensor3D) : undefined, finalStates };
+      return withLayers ? { ...out, layerOutputs } : out;
     });
   }
 
