@@ -51,6 +51,16 @@ export abstract class SentenceClassifier extends Module implements ClassifierMod
   /** ids: [b, t] int32, mask: [b, t] -> sentence vectors [b, width]. Padding must not change the result. */
   abstract encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D;
 
+  /**
+   * The last layer's per-token states, before pooling: ids [b, t], mask [b, t] -> [b, t, stateWidth]. The states
+   * a distillation student ties to its teacher's (DistilBERT's cosine loss, lib/train/distill.ts); values at
+   * padded positions mean nothing and every consumer masks them.
+   */
+  abstract tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D;
+
+  /** Width of tokenStates' last axis. */
+  abstract get stateWidth(): number;
+
   collate(examples: LabelledIds[]): ClassifierBatch {
     for (const e of examples) {
       if (!Array.isArray(e.ids) || e.ids.length === 0) throw new Error("every example needs a non-empty ids array (encode the text with a Vocab first).");

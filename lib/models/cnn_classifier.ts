@@ -55,11 +55,23 @@ export class CnnClassifier extends SentenceClassifier {
     return { ...this.cfg };
   }
 
-  encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  get stateWidth(): number {
+    return this.cfg.width;
+  }
+
+  /** The last convolution's output at every token: [b, t, width]. */
+  tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
     return tf.tidy(() => {
       const e = dropout(this.embedding.apply(ids), this.cfg.dropout, training, this.rng);
       let h = this.project.apply(e) as tf.Tensor3D;
       for (const block of this.blocks) h = block.apply(h, mask, training);
+      return h;
+    });
+  }
+
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = this.tokenStates(ids, mask, training);
       // Max over real positions only: padding is pushed far below any real activation first.
       const masked = tf.add(h, tf.mul(tf.sub(1, mask.expandDims(2)), -1e9));
       return tf.max(masked, 1) as tf.Tensor2D;

@@ -17,13 +17,14 @@ import { Rng } from "../random";
 import { checkIds, checkShapes } from "../nn/check";
 import { Trainable } from "../train/model";
 import { classificationLoss } from "../train/losses";
-import { maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
-import { TiedMlmHead, TokenBinaryHead, copyMixtureLoss, discriminatorLoss } from "./electra_heads";
+import { Corruption, maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
+import { TiedMlmHead, TokenBinaryHead, accuracyCounts, copyMixtureLoss, discriminatorLoss, flatIndicesWhere, gatherRows } from "./electra_heads";
 import { ElectraConfig, ElectraObjective, ElectraOptions, resolveElectraConfig } from "./electra_config";
 import { FlopsEstimate, trainingFlops } from "./flops";
 import { Pooling, TransformerClassifier } from "./transformer_classifier";
 
 export * from "./electra_config";
+export { gatherRows };
 
 /** A pre-training example: token ids (no [CLS]; collate adds it). LabelledIds fits, its label is ignored. */
 export interface TokenIds {
@@ -77,6 +78,19 @@ export interface ElectraExplanation {
   /** Discriminator P(replaced) per token ("electra" and "electra-15" only). */
   probs?: number[];
   tokens?: { original: string[]; masked: string[]; corrupted: string[] };
+}
+
+/** One held-out batch: mean losses over its masked positions, and the discriminator's view of each token. */
+export interface ElectraEvalBatch {
+  /** Generator MLM loss (NaN for "bert"). */
+  mlmLoss: number;
+  /** The main model's loss: its MLM loss (bert, replace-mlm, all-tokens-mlm) or the binary discriminator loss. */
+  mainLoss: number;
+  /** How many positions were masked (the weight of this batch's MLM losses). */
+  masked: number;
+  /** Discriminator P(replaced) and labels (1 = replaced) per real token, [CLS] left out ("electra", "electra-15"). */
+  probs?: number[];
+  labels?: number[];
 }
 
 /** Replaces the generator's sampling (tests force known samples): logits [n, V] -> n ids. */
@@ -162,14 +176,13 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     return this.collateWith(examples, this.rng);
   }
 
-  private collateWith(examples: TokenIds[], rng: Rng): ElectraBatch {
+  private collateWith(examples: TokenIds[], rng: Rng, corruption: Corruption = this.cfg.objective === "bert" ? "bert" : "mask"): ElectraBatch {
     if (examples.length === 0) throw new Error("collate got no examples.");
     const c = this.cfg;
     const seqs = examples.map((e) => {
       if (!Array.isArray(e.ids) || e.ids.length === 0) throw new Error("every pre-training example needs a non-empty ids array (encode the text with a Vocab first).");
       return this.prepare(e.ids);
     });
-    const corruption = c.objective === "bert" ? "bert" : "mask";
     const masked = seqs.map((s) => maskTokens(s, rng, { rate: c.maskRate, corruption, vocabSize: c.vocabSize }));
     const { ids, mask, length: t } = padIds(seqs);
     const input = padIds(masked.map((m) => m.input)).ids;
@@ -285,6 +298,35 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
   }
 
   /**
+   * Held-out evaluation of a batch, without dropout, as plain numbers. Every chosen position is [MASK] for every
+   * objective (no 80/10/10: BERT's loss would otherwise fall by copying the unchanged 10%). The discriminator's
+   * P(replaced) and labels cover every real token but [CLS]. See lib/models/electra_eval.ts.
+   */
+  evaluateBatch(examples: TokenIds[], seed: number): ElectraEvalBatch {
+    const rng = new Rng(seed);
+    const batch = this.collateWith(examples, rng, "mask");
+    try {
+      let out: ElectraEvalBatch = { mlmLoss: NAN, mainLoss: NAN, masked: 0 };
+      tf.tidy(() => {
+        const r = this.run(batch, false, rng);
+        const [mlm, main] = Array.from(tf.stack([r.mlm ?? tf.scalar(NAN), r.main]).dataSync());
+        out = { mlmLoss: mlm, mainLoss: main, masked: batch.positions.shape[0] };
+        if (r.discLogits) {
+          const p = tf.sigmoid(r.discLogits).dataSync();
+          const m = batch.mask.dataSync();
+          const t = batch.ids.shape[1];
+          out.probs = [];
+          out.labels = [];
+          for (let i = 0; i < p.length; i++) if (m[i] > 0 && (!this.cfg.addCls || i % t > 0)) (out.probs.push(p[i]), out.labels.push(r.labels![i]));
+        }
+      });
+      return out;
+    } finally {
+      for (const x of Object.values(batch)) x.dispose();
+    }
+  }
+
+  /**
    * One example end to end, without dropout: original -> masked -> generator samples -> corrupted ->
    * labels (-> discriminator probabilities). Seeded, so a notebook shows the same table on every run.
    */
@@ -334,6 +376,17 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
   }
 
   /**
+   * Start MLM heads at the corpus's unigram distribution (TiedMlmHead.setUnigramPrior): the main model's MLM head
+   * (bert, replace-mlm, all-tokens-mlm) and, with generator: true, the generator's. Left alone, ELECTRA's
+   * generator starts near-uniform as in the paper, so its early samples are easy to spot: a curriculum.
+   */
+  setUnigramPrior(counts: ReadonlyMap<number, number>, opts: { generator?: boolean } = {}): this {
+    if (opts.generator) this.generatorHead?.setUnigramPrior(counts);
+    this.mainMlmHead?.setUnigramPrior(counts);
+    return this;
+  }
+
+  /**
    * Two-stage pre-training: start this model's main encoder (and so the embeddings its generator shares) from
    * another model's pre-trained one — e.g. train "bert" first, then continue as "electra". Values are copied.
    */
@@ -351,44 +404,4 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
       generatorEmbeddingDim: c.sharing === "none" ? c.generatorWidth : c.width, copyMechanism: c.copyMechanism, maskRate: c.maskRate,
     });
   }
-}
-
-/**
- * x[idx] for distinct row indices: x: [m, w], idx: [n] int32 -> [n, w]. Its gradient is one scatter of dy
- * into zeros (tf.gather's default, an unsorted segment sum, loops over all m rows on the cpu backend).
- */
-export function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
-  const shape = x.shape;
-  checkShapes("gatherRows", { x: [x, ["m", "w"]], idx: [idx, ["n"]] });
-  checkIds("gatherRows", "row index", idx, shape[0], `indices must be rows of x [${shape}].`);
-  // idx is an input (and saved) so that it is still alive when the backward pass runs.
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, indices, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([indices]);
-    return {
-      value: tf.gather(input, indices),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0], 1), dy, shape), tf.zeros(saved[0].shape)],
-    };
-  });
-  return f(x, idx) as tf.Tensor2D;
-}
-
-function flatIndicesWhere(mask: ArrayLike<number>): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < mask.length; i++) if (mask[i] > 0) out.push(i);
-  return out;
-}
-
-/** [right on replaced, #replaced, right on original, #original] over positions with weight 1. */
-function accuracyCounts(logits: tf.Tensor2D, labels: number[], weights: tf.Tensor2D): number[] {
-  const z = logits.dataSync();
-  const w = weights.dataSync();
-  const c = [0, 0, 0, 0];
-  labels.forEach((y, i) => {
-    if (!(w[i] > 0)) return;
-    const predReplaced = z[i] > 0;
-    if (y === 1) (c[1]++, predReplaced && c[0]++);
-    else (c[3]++, !predReplaced && c[2]++);
-  });
-  return c;
 }

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "../nn/module";
 import { Embedding, LayerNorm, Linear, activate } from "../nn/layers";
 import { Rng } from "../random";
-import { checkShapes } from "../nn/check";
+import { checkIds, checkShapes } from "../nn/check";
 import { targetLogProbs } from "../train/losses";
 
 export interface TiedMlmHeadOptions {
@@ -33,6 +33,20 @@ export class TiedMlmHead extends Module {
     this.bias = this.addParam("bias", tf.zeros([opts.embedding.vocabSize]));
     // The table is read through opts.embedding, NOT registered here: its owner (the encoder) counts it once.
   }
+  /**
+   * Start the output bias at the log of the unigram distribution (counts by id; unseen ids get a count of 0.5,
+   * so nothing is impossible): at step 0 the head already predicts the corpus's token frequencies, the best a
+   * model without context can do, and training spends its steps on the context instead of first climbing to
+   * that plateau (with Adam's ~lr-sized steps, the bias alone would need thousands of steps to get there).
+   */
+  setUnigramPrior(counts: ReadonlyMap<number, number>): void {
+    const v = this.opts.embedding.vocabSize;
+    const c = Array.from({ length: v }, (_, id) => counts.get(id) ?? 0.5);
+    for (const [id, n] of counts) if (!(Number.isInteger(id) && id >= 0 && id < v && n >= 0)) throw new Error(`setUnigramPrior: id ${id} (count ${n}) is outside the vocabulary 0..${v - 1} or negative.`);
+    const total = c.reduce((a, b) => a + b, 0);
+    this.bias.assign(tf.tensor1d(c.map((n) => Math.log(n / total))));
+  }
+
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const h = this.norm.apply(activate(this.dense.apply(x), "gelu")) as tf.Tensor2D;
@@ -90,4 +104,47 @@ export function copyMixtureLoss(logits: tf.Tensor2D, copyLogits: tf.Tensor1D, in
     const lse = tf.add(m, tf.log(tf.add(tf.exp(tf.sub(logCopy, m)), tf.exp(tf.sub(logGen, m)))));
     return tf.neg(tf.mean(lse)) as tf.Scalar;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers of the loss code path.
+
+/**
+ * x[idx] for distinct row indices: x: [m, w], idx: [n] int32 -> [n, w]. Its gradient is one scatter of dy
+ * into zeros (tf.gather's default, an unsorted segment sum, loops over all m rows on the cpu backend).
+ */
+export function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
+  const shape = x.shape;
+  checkShapes("gatherRows", { x: [x, ["m", "w"]], idx: [idx, ["n"]] });
+  checkIds("gatherRows", "row index", idx, shape[0], `indices must be rows of x [${shape}].`);
+  // idx is an input (and saved) so that it is still alive when the backward pass runs.
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, indices, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([indices]);
+    return {
+      value: tf.gather(input, indices),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0], 1), dy, shape), tf.zeros(saved[0].shape)],
+    };
+  });
+  return f(x, idx) as tf.Tensor2D;
+}
+
+export function flatIndicesWhere(mask: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i] > 0) out.push(i);
+  return out;
+}
+
+/** [right on replaced, #replaced, right on original, #original] over positions with weight 1. */
+export function accuracyCounts(logits: tf.Tensor2D, labels: number[], weights: tf.Tensor2D): number[] {
+  const z = logits.dataSync();
+  const w = weights.dataSync();
+  const c = [0, 0, 0, 0];
+  labels.forEach((y, i) => {
+    if (!(w[i] > 0)) return;
+    const predReplaced = z[i] > 0;
+    if (y === 1) (c[1]++, predReplaced && c[0]++);
+    else (c[3]++, !predReplaced && c[2]++);
+  });
+  return c;
 }

@@ -6,7 +6,7 @@
 //      [MASK] everywhere for ELECTRA's generator input (the discriminator then sees generator samples);
 //   3. ELECTRA: sample the generator's replacements (sampleReplacements), only ever ordinary tokens.
 import * as tf from "@tensorflow/tfjs";
-import { MASK_ID, PAD_ID, SPECIALS } from "../data/vocab";
+import { CLS_ID, MASK_ID, PAD_ID, SPECIALS } from "../data/vocab";
 import { Rng } from "../random";
 
 /** Ids 0..SPECIALS.length-1 ([PAD], [UNK], [CLS], [SEP], [MASK], [BOS], [EOS]) are never chosen. */
@@ -146,4 +146,29 @@ export function sampleReplacements(logits: tf.Tensor2D, rng: Rng, temperature = 
     out[i] = FIRST_ORDINARY_ID + j;
   }
   return out;
+}
+
+/**
+ * BERT's two limitations, measured on real sequences with the masking above ([CLS] in front, as the models
+ * read them): the share of input tokens that are [MASK] in pre-training (fine-tuning: none), and the share of
+ * tokens that carry a training signal — for BERT the chosen positions, for ELECTRA's discriminator every token.
+ * -> rows for a table: { "", BERT, ELECTRA }.
+ */
+export function maskingShares(seqs: number[][], opts: { rate?: number; vocabSize: number; seed?: number }): Record<string, string | number>[] {
+  const rng = new Rng(opts.seed ?? 0);
+  let tokens = 0;
+  let masks = 0;
+  let chosen = 0;
+  for (const ids of seqs) {
+    const m = maskTokens([CLS_ID, ...ids], rng, { rate: opts.rate, corruption: "bert", vocabSize: opts.vocabSize });
+    tokens += ids.length;
+    masks += m.input.filter((id) => id === MASK_ID).length;
+    chosen += m.positions.length;
+  }
+  if (tokens === 0) throw new Error("maskingShares got no tokens: pass non-empty id sequences.");
+  return [
+    { "": "share of input tokens that are [MASK], pre-training", BERT: masks / tokens, ELECTRA: 0 },
+    { "": "share of input tokens that are [MASK], fine-tuning", BERT: 0, ELECTRA: 0 },
+    { "": "share of tokens that carry a training signal", BERT: chosen / tokens, ELECTRA: 1 },
+  ];
 }

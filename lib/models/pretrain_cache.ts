@@ -5,6 +5,7 @@
 // caller chooses (steps, learning rate, corpus size, mode...): change either and the cache no longer fits,
 // so the model is retrained and the cache replaced. What the training returned (e.g. loss curves, as JSON)
 // is kept beside it in result.json, so the plots come back too.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Module } from "../nn/module";
@@ -83,4 +84,31 @@ export async function pretrainCached<M extends Module & { config?(): Record<stri
   writeAtomic(resultFile, JSON.stringify(result ?? null));
   log(`saved pre-trained weights to ${where} (${seconds.toFixed(1)} s of training)`);
   return { model, loaded: false, result, seconds };
+}
+
+/** This checkout's lib/ (beside this file; else found upward from the working directory). */
+function libDir(): string {
+  if (fs.existsSync(path.join(__dirname, "..", "models", "pretrain_cache.ts"))) return path.join(__dirname, "..");
+  return path.join(path.dirname(path.dirname(checkpointDir("x"))), "lib");
+}
+
+/**
+ * A hash of the code that defines a model's computation (comment-only lines ignored), for a cache `key`: a
+ * checkpoint trained by older code (renamed parameters, a changed gate) then no longer fits and is retrained
+ * instead of being loaded silently. `files` are paths relative to lib/, e.g. ["nn/rnn.ts", "models/rnn_classifier.ts"].
+ */
+export function sourceFingerprint(files: string[]): string {
+  const hash = createHash("sha256");
+  for (const f of [...files].sort()) {
+    const file = path.join(libDir(), f);
+    if (!fs.existsSync(file)) throw new Error(`sourceFingerprint: lib/${f} does not exist; name files relative to lib/, e.g. "nn/rnn.ts".`);
+    const code = fs
+      .readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .split("\n")
+      .filter((line) => !/^\s*(\/\/.*)?$/.test(line))
+      .join("\n");
+    hash.update(`${f}\n${code}\n`);
+  }
+  return hash.digest("hex").slice(0, 16);
 }

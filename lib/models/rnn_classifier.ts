@@ -45,6 +45,15 @@ export class RnnClassifier extends SentenceClassifier {
     return { ...this.cfg };
   }
 
+  get stateWidth(): number {
+    return this.rnn.width;
+  }
+
+  /** Both directions' states at every token: [b, t, 2·hidden] (bidirectional). */
+  tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+    return tf.tidy(() => this.rnn.sequence(dropout(this.embedding.apply(ids), this.cfg.dropout, training, this.rng) as tf.Tensor3D, mask));
+  }
+
   encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
     return tf.tidy(() => {
       const x = dropout(this.embedding.apply(ids), this.cfg.dropout, training, this.rng) as tf.Tensor3D;

@@ -94,10 +94,19 @@ export class TransformerClassifier extends SentenceClassifier {
     return super.collate(examples.map((e) => ({ ...e, ids: Array.isArray(e.ids) && e.ids.length ? withCls(e.ids, this.maxLen) : e.ids })));
   }
 
+  get stateWidth(): number {
+    return this.encoder.width;
+  }
+
+  /** The encoder's last layer at every position ([CLS] included when pooling is "cls"): [b, t, width]. */
+  tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+    return this.encoder.apply(ids, { mask01: mask, training }).hidden as tf.Tensor3D;
+  }
+
   /** ids: [b, t] int32, mask: [b, t] -> [b, width] (position 0 for "cls", mean over real tokens for "mean"). */
   encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
     return tf.tidy(() => {
-      const h = this.encoder.apply(ids, { mask01: mask, training }).hidden;
+      const h = this.tokenStates(ids, mask, training);
       let pooled: tf.Tensor2D;
       if (this.pooling === "cls") {
         pooled = tf.squeeze(tf.slice(h, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;

@@ -121,7 +121,7 @@ export class RecurrentCell extends Module {
     };
     this.wIh = this.addParam("wIh", glorot(this.inDim));
     this.wHh = this.addParam("wHh", glorot(H));
-    const forgetBias = this.cell === "lstm" ? tf.concat([tf.zeros([H]), tf.ones([H]), tf.zeros([2 * H])]) : tf.zeros([GH]);
+    const forgetBias = tf.tidy(() => (this.cell === "lstm" ? tf.concat([tf.zeros([H]), tf.ones([H]), tf.zeros([2 * H])]) : tf.zeros([GH])));
     this.bIh = this.addParam("bIh", forgetBias);
     this.bHh = this.addParam("bHh", tf.zeros([GH]));
   }

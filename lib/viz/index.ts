@@ -14,5 +14,7 @@ export { showTable } from "./table";
 export type { FrameLike, Row, TableOptions, Table, CellColours } from "./table";
 export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
+export { studentsView, temperatureView } from "./distill";
+export type { StudentRow, StudentsViewOptions, TemperatureViewOptions } from "./distill";
 export { alignmentHeatmap, movingAverage } from "./alignment";
 export type { AlignmentView } from "./alignment";

@@ -153,6 +153,10 @@ export interface LineChartOptions {
   y2Label?: string;
   /** Log-scale y axis (the left one): losses span orders of magnitude. */
   logY?: boolean;
+  /** Log-scale x axis: model sizes span orders of magnitude. */
+  logX?: boolean;
+  /** Markers on every point, not only lines (sweeps with few points). */
+  markers?: boolean;
   height?: number;
   /** false: only build the figure (for tests or to show later). */
   show?: boolean;
@@ -174,7 +178,7 @@ export function lineChart(o: LineChartOptions): Figure {
     }
     const trace: Json = {
       type: "scatter",
-      mode: s.y.length === 1 ? "lines+markers" : "lines",
+      mode: s.y.length === 1 || o.markers ? "lines+markers" : "lines",
       name: label(s.name),
       x: s.x ?? s.y.map((_, j) => j),
       y: s.y.map(finiteOrNull),
@@ -184,6 +188,7 @@ export function lineChart(o: LineChartOptions): Figure {
   });
   const layout = baseLayout(o);
   if (o.logY) (layout.yaxis as Json).type = "log";
+  if (o.logX) (layout.xaxis as Json).type = "log";
   if (o.series.some((s) => s.rightAxis)) {
     layout.yaxis2 = { title: { text: label(o.y2Label ?? "") }, overlaying: "y", side: "right", automargin: true, showgrid: false, zeroline: false };
     // The legend's default place (right of the plot) is where the second axis is: put it above.
@@ -354,6 +359,8 @@ export interface BarChartOptions {
   xLabel?: string;
   yLabel?: string;
   horizontal?: boolean;
+  /** Value-axis range, e.g. [0.6, 0.9]: bars from 0 hide differences of a point or two. */
+  valueRange?: [number, number];
   height?: number;
   show?: boolean;
 }
@@ -398,6 +405,7 @@ export function barChart(o: BarChartOptions): Figure {
   }
   const layout = baseLayout(o);
   layout.barmode = "group";
+  if (o.valueRange) (layout[o.horizontal ? "xaxis" : "yaxis"] as Json).range = o.valueRange;
   const fig = figure("bar chart", data, layout, `${o.title ?? ""} — ${summary}`);
   return o.show === false ? fig : display(fig);
 }

@@ -1,0 +1,192 @@
+// The experiments of notebook 04, one call each: pre-train a model (cached, with held-out evaluations along
+// the way), fine-tune it on a small slice of SST-2, and read its frozen features with a linear probe.
+//
+//   const run = await pretrainElectra({ name: "electra-s0", model: { ...arch, objective: "electra" }, corpus, settings });
+//   run.evals            // held-out losses vs their yardsticks every `evalEvery` steps (see lib/models/electra_eval)
+//   await finetuneSst2(run.model, sst, { seed: 0 })      // SST-2 dev accuracy
+//   await frozenReadout(run.model.main, sst)             // linear-probe accuracy and feature collapse
+import * as fs from "fs";
+import * as path from "path";
+import { ElectraModel, ElectraOptions, TokenIds } from "../models/electra";
+import { PretrainingEval, evaluatePretraining, linearProbe, meanPairwiseCosine, sentenceFeatures } from "../models/electra_eval";
+import { checkpointDir, pretrainCached } from "../models/pretrain_cache";
+import { LabelledIds } from "../models/classifier";
+import { TransformerEncoder } from "../nn/transformer";
+import { Trainer } from "../train/trainer";
+import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+import { loadSst2, LoadOptions } from "../data/corpora";
+import { WordPieceTokenizer } from "../data/wordpiece";
+import { Rng } from "../random";
+import { PretrainingCorpus } from "./pretraining_corpus";
+
+export interface PretrainSettings {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  /** Linear warm-up over this share of the steps, then linear decay (default 0.1). */
+  warmupFraction?: number;
+  /** Held-out evaluation every this many steps (default steps / 8), and at the end. */
+  evalEvery?: number;
+  /** Held-out windows per evaluation (default 64). */
+  heldOutExamples?: number;
+  /** Extra checkpoints saved at these steps (for the quality-vs-compute plot). */
+  snapshots?: number[];
+  /** Start the main model's MLM head at the corpus's unigram distribution (default true; see TiedMlmHead). */
+  unigramInit?: boolean;
+  /** The generator's head too (default false: ELECTRA's generator starts near-uniform, as in the paper). */
+  generatorUnigramInit?: boolean;
+  seed?: number;
+}
+
+/** Per-step training metrics (moving targets: each batch is new text). */
+export interface PretrainCurves {
+  total: number[];
+  mlm: number[];
+  main: number[];
+  accReplaced: number[];
+  accOriginal: number[];
+  replacedFraction: number[];
+}
+
+export interface PretrainResult {
+  name: string;
+  model: ElectraModel;
+  curves: PretrainCurves;
+  /** Held-out evaluations, step 0 (untrained) first. */
+  evals: (PretrainingEval & { step: number })[];
+  /** Seconds the pre-training took when it ran (also when loaded from the cache). */
+  seconds: number;
+  loaded: boolean;
+  /** Training FLOPs per step (lib/models/flops.ts) at the corpus's window length. */
+  flopsPerStep: number;
+}
+
+const snapshotDir = (name: string, step: number): string => checkpointDir(`${name}-at${step}`);
+// JSON stores NaN as null: read numbers back as numbers.
+const numbers = (xs: unknown[]): number[] => xs.map((v) => (typeof v === "number" ? v : Number.NaN));
+
+/**
+ * Pre-train one ElectraModel (any objective) on the corpus's windows with the ONE Trainer, evaluating on held-out
+ * windows as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training.
+ */
+export async function pretrainElectra(o: { name: string; model: Omit<ElectraOptions, "vocabSize">; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
+  const s = o.settings;
+  const evalEvery = s.evalEvery ?? Math.max(1, Math.round(s.steps / 8));
+  const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
+  const snapshots = s.snapshots ?? [];
+  const key = {
+    // Bump `recipe` when what a run does changes without its settings changing, so stale caches retrain.
+    recipe: 2, ...s, evalEvery, snapshots, unigramInit: s.unigramInit ?? true, generatorUnigramInit: s.generatorUnigramInit ?? false, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
+    init: o.init ? JSON.stringify(o.init.config()) : null,
+  };
+  const missing = snapshots.some((k) => !fs.existsSync(path.join(snapshotDir(o.name, k), "manifest.json")));
+  const r = await pretrainCached({
+    dir: checkpointDir(o.name),
+    key,
+    force: o.force || missing,
+    log: o.log,
+    make: () => new ElectraModel({ maxLen: o.corpus.windowLength + 1, ...o.model, vocabSize: o.corpus.tokenizer.size }),
+    train: async (model) => {
+      if (o.init) model.initMainFrom(o.init);
+      if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts, { generator: s.generatorUnigramInit ?? false });
+      const curves: PretrainCurves = { total: [], mlm: [], main: [], accReplaced: [], accOriginal: [], replacedFraction: [] };
+      const evals: (PretrainingEval & { step: number })[] = [{ step: 0, ...evaluatePretraining(model, heldOut) }];
+      const t0 = Date.now();
+      const trainer = new Trainer(model, {
+        batchSize: s.batchSize, maxSteps: s.steps, epochs: 1000, learningRate: s.learningRate, seed: s.seed ?? 0, clipNorm: 1, plot: false,
+        schedule: { kind: "linear", warmupSteps: Math.max(1, Math.round(s.steps * (s.warmupFraction ?? 0.1))) },
+        onStep: (info) => {
+          const m = model.lastMetrics!;
+          curves.total.push(m.total);
+          curves.mlm.push(m.mlmLoss);
+          curves.main.push(m.mainLoss);
+          curves.accReplaced.push(m.discAccReplaced);
+          curves.accOriginal.push(m.discAccOriginal);
+          curves.replacedFraction.push(m.replacedFraction);
+          if (info.step % evalEvery === 0 || info.step === s.steps) evals.push({ step: info.step, ...evaluatePretraining(model, heldOut) });
+          if (snapshots.includes(info.step)) saveCheckpoint(snapshotDir(o.name, info.step), model, { config: model.config() });
+        },
+      });
+      try {
+        await trainer.fit(o.corpus.train);
+      } finally {
+        trainer.dispose();
+      }
+      return { curves, evals, seconds: (Date.now() - t0) / 1000 };
+    },
+  });
+  const c = r.result.curves as unknown as Record<keyof PretrainCurves, unknown[]>;
+  const curves = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, numbers(v)])) as unknown as PretrainCurves;
+  const evals = (r.result.evals as unknown as Record<string, unknown>[]).map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === "number" ? v : Number.NaN]))) as unknown as (PretrainingEval & { step: number })[];
+  const flopsPerStep = r.model.trainingFlops({ batchSize: s.batchSize, seqLen: o.corpus.windowLength + 1 }).training;
+  return { name: o.name, model: r.model, curves, evals, seconds: r.result.seconds, loaded: r.loaded, flopsPerStep };
+}
+
+/** A model saved at `step` of run `name` by pretrainElectra's snapshots (same options as the run). */
+export function loadSnapshot(name: string, step: number, options: ElectraOptions): ElectraModel {
+  const model = new ElectraModel(options);
+  loadCheckpoint(snapshotDir(name, step), model, { config: model.config() });
+  return model;
+}
+
+/** The labelled data for fine-tuning: a seeded slice of SST-2 train and all of SST-2 dev (our test set). */
+export interface Sst2Slice {
+  train: LabelledIds[];
+  dev: LabelledIds[];
+}
+
+/** SST-2 through the pre-training tokenizer: `labelled` training sentences (seeded pick) and the dev set. */
+export async function sst2Slice(tokenizer: WordPieceTokenizer, opts: { labelled: number; seed?: number; load?: LoadOptions }): Promise<Sst2Slice> {
+  const train = await loadSst2("train", opts.load);
+  const dev = await loadSst2("dev", opts.load);
+  if (!(Number.isInteger(opts.labelled) && opts.labelled >= 2 && opts.labelled <= train.length)) {
+    throw new Error(`labelled (${opts.labelled}) must be an integer from 2 to ${train.length}.`);
+  }
+  const pick = new Rng(opts.seed ?? 0).shuffle(train.map((_, i) => i)).slice(0, opts.labelled);
+  const enc = (x: { text: string; label: 0 | 1 }): LabelledIds => {
+    const ids = tokenizer.encode(x.text);
+    return { ids: ids.length ? ids : [tokenizer.vocab.id("[UNK]")], label: x.label };
+  };
+  return { train: pick.map((i) => enc(train[i])), dev: dev.map(enc) };
+}
+
+export interface FinetuneOptions {
+  seed?: number;
+  /** Default 5 epochs, batch 32, learning rate 1e-3 with one epoch of warm-up. */
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+}
+
+/**
+ * Fine-tune a copy of the model's main encoder (the generator is dropped) with a new classification head, for a
+ * fixed number of epochs (a held-out slice this small would make early stopping noisier than the effects we
+ * measure), mean-pooled (pre-training has no sentence-level task, so [CLS] learns nothing in it) -> dev accuracy.
+ */
+export async function finetuneSst2(model: ElectraModel, data: Sst2Slice, o: FinetuneOptions = {}): Promise<number> {
+  const seed = o.seed ?? 0;
+  const classifier = model.toClassifier({ numClasses: 2, seed, pooling: "mean" });
+  const batchSize = o.batchSize ?? 32;
+  const trainer = new Trainer(classifier, {
+    batchSize, epochs: o.epochs ?? 5, learningRate: o.learningRate ?? 1e-3, seed, progress: false, plot: false,
+    schedule: { kind: "linear", warmupSteps: Math.ceil(data.train.length / batchSize) },
+  });
+  try {
+    await trainer.fit(data.train);
+    return trainer.score(data.dev, "accuracy");
+  } finally {
+    trainer.dispose();
+    classifier.dispose();
+  }
+}
+
+/** What the frozen encoder offers: a linear probe's dev accuracy and the mean cosine between sentence features. */
+export async function frozenReadout(encoder: TransformerEncoder, data: Sst2Slice, opts: { seed?: number } = {}): Promise<{ probe: number; meanCosine: number }> {
+  const feats = (xs: LabelledIds[]) => sentenceFeatures(encoder, xs.map((x) => x.ids)).map((x, i) => ({ x, label: xs[i].label }));
+  const train = feats(data.train);
+  const dev = feats(data.dev);
+  const probe = await linearProbe({ train, test: dev, seed: opts.seed ?? 0 });
+  return { probe, meanCosine: meanPairwiseCosine(dev.map((d) => d.x)) };
+}
+
+export type { TokenIds };

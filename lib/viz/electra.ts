@@ -1,0 +1,125 @@
+// Views for lecture 4: one sentence through ELECTRA as a coloured table, pre-training curves against their
+// context-free yardsticks, and a paper's claims with verdicts.
+//
+//   showElectraExplanation(model.explain(ids, { vocab }), "Untrained ELECTRA");
+//   pretrainingChart([{ name: "BERT, learned positions", evals: run.evals }], { unigram: corpus.unigramEntropy });
+//   showClaims(checkClaims([...]), "The paper's orderings, checked on this run");
+import type { ElectraExplanation } from "../models/electra";
+import type { ClaimResult } from "../eval/claims";
+import type { PretrainingEval } from "../models/electra_eval";
+import { showTable, Table } from "./table";
+import { Figure, Series, lineChart } from "./plot";
+
+const RED = "#f4a6a6";
+const GREEN = "#b7e4b7";
+const GREY = "#dddddd";
+
+/**
+ * The explanation as a table, one row per stage and one column per position: grey = chosen for masking, red =
+ * replaced (hover shows the original), green = the generator sampled the original back (labelled original),
+ * and the discriminator's P(replaced) as the red's opacity. Needs `tokens` (call explain with a vocab).
+ */
+export function showElectraExplanation(e: ElectraExplanation, title: string): Table {
+  if (!e.tokens) throw new Error("showElectraExplanation needs tokens: call model.explain(ids, { vocab }) with the vocabulary.");
+  const t = e.tokens;
+  const chosen = new Set(e.positions);
+  const columns = t.original.map((_, j) => String(j));
+  type Stage = { name: string; cells: string[]; colour: (j: number) => string; title?: (j: number) => string };
+  const stages: Stage[] = [
+    { name: "original", cells: t.original, colour: () => "" },
+    { name: "masked (generator input)", cells: t.masked, colour: (j) => (chosen.has(j) ? GREY : "") },
+    { name: "generator sample", cells: t.original.map((_, j) => (chosen.has(j) ? t.corrupted[j] : "")), colour: (j) => (!chosen.has(j) ? "" : e.labels[j] ? RED : GREEN) },
+    { name: "corrupted (discriminator input)", cells: t.corrupted, colour: (j) => (e.labels[j] ? RED : ""), title: (j) => (e.labels[j] ? `original: ${t.original[j]}` : "") },
+    { name: "label", cells: e.labels.map((y) => (y ? "replaced" : "original")), colour: (j) => (e.labels[j] ? RED : "") },
+  ];
+  const p = e.probs;
+  if (p) {
+    stages.push({ name: "P(replaced)", cells: p.map((x) => x.toFixed(2)), colour: (j) => `rgba(214,39,40,${p[j].toFixed(3)})`, title: (j) => `discriminator: P(replaced) = ${p[j].toFixed(3)}` });
+  }
+  return showTable(
+    stages.map((s) => ({ stage: s.name, ...Object.fromEntries(s.cells.map((c, j) => [columns[j], c])) })),
+    {
+      title,
+      columns: ["stage", ...columns],
+      colours: stages.map((s) => ["", ...columns.map((_, j) => s.colour(j))]),
+      cellTitles: stages.map((s) => ["", ...columns.map((_, j) => (s.title ? s.title(j) : ""))]),
+      maxRows: stages.length,
+    },
+  );
+}
+
+/** A paper's claims with our gaps, noise and verdicts; verdict cells green (holds), red (reversed), grey. */
+export function showClaims(results: ClaimResult[], title = "The paper's orderings, checked on this run", opts: { precision?: number } = {}): Table {
+  return showTable(
+    results.map((r) => ({ claim: r.claim, "paper gap": r.paper, "our gap": r.ours, "noise (1 se)": r.noise, verdict: r.verdict })),
+    {
+      title,
+      precision: opts.precision ?? 3,
+      maxRows: Math.max(1, results.length),
+      colours: (_, column, value) => (column !== "verdict" ? "" : value === "holds" ? GREEN : value === "reversed" ? RED : "#eeeeee"),
+    },
+  );
+}
+
+/** One run's held-out evaluations: a value per evaluated step. */
+export interface EvalSeries {
+  name: string;
+  steps: number[];
+  values: number[];
+}
+
+/**
+ * Held-out losses along pre-training with flat yardsticks (e.g. the unigram entropy for MLM losses, the
+ * base-rate entropy for a discriminator): the gap below a yardstick is what was learned from context.
+ */
+export function pretrainingChart(series: EvalSeries[], o: { title: string; yLabel?: string; yardsticks?: { name: string; value: number }[] }): Figure {
+  const lastStep = Math.max(1, ...series.flatMap((s) => s.steps));
+  const lines: Series[] = series.map((s) => ({ name: s.name, x: s.steps, y: s.values }));
+  for (const y of o.yardsticks ?? []) lines.push({ name: y.name, x: [0, lastStep], y: [y.value, y.value] });
+  return lineChart({ title: o.title, xLabel: "pre-training step", yLabel: o.yLabel ?? "held-out loss (nats)", series: lines });
+}
+
+/** One row of the ablation table: a pre-training objective (or none) and its read-outs. */
+export interface AblationRow {
+  name: string;
+  /** The paper's GLUE score (Table 5), if it has one. */
+  paper?: number;
+  /** Fine-tuned dev accuracy per seed (0..1). */
+  scores: number[];
+  /** Linear-probe dev accuracy on frozen features (0..1). */
+  probe: number;
+  /** Mean cosine between sentence features. */
+  cosine: number;
+  /** Held-out evaluations (absent for no pre-training): the last one is shown. */
+  evals?: PretrainingEval[];
+  seconds?: number;
+  /** Pre-training FLOPs of the whole run. */
+  flops: number;
+}
+
+/** The ablation table: held-out read-outs of pre-training beside fine-tuned and probe accuracy (in %). */
+export function ablationTable(rows: AblationRow[], o: { title: string; unigram: number }): Table {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+  return showTable(
+    rows.map((r) => {
+      const e = r.evals?.[r.evals.length - 1];
+      // The MLM read-out: the main model's own MLM loss where it has one, else its generator's.
+      const mlm = e ? (Number.isFinite(e.mainMlm) ? e.mainMlm : e.generatorMlm) : Number.NaN;
+      return {
+        objective: r.name,
+        "paper GLUE": r.paper ?? "",
+        "MLM below unigram": o.unigram - mlm,
+        "disc. AUC": e ? e.auc : Number.NaN,
+        "probe %": 100 * r.probe,
+        "mean cos": r.cosine,
+        "fine-tuned %": 100 * mean(r.scores),
+        "± sd": 100 * sd(r.scores),
+        "per seed": r.scores.map((x) => (100 * x).toFixed(1)).join(" / "),
+        "pre-train TFLOPs": r.flops / 1e12,
+        "pre-train s": r.seconds ?? 0,
+      };
+    }),
+    { title: o.title, precision: 3, maxRows: Math.max(1, rows.length) },
+  );
+}

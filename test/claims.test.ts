@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { checkClaims, gapStandardError, sampleSd, summarizeVerdicts, verdictOf } from "../lib/eval/claims";
+import { aucStandardError, binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
+import { showClaims } from "../lib/viz/electra";
+
+test("gap noise: seed spread plus the test set's binomial noise, hand-computed", () => {
+  assert.equal(sampleSd([1, 3]), Math.SQRT2);
+  // seeds: sd_a² / 2 = 0.0002 / 2; sd_b = 0 -> 0.0001; binomial: 0.7·0.3/872 + 0.6·0.4/872.
+  const a = [0.69, 0.71];
+  const b = [0.6, 0.6];
+  const se = gapStandardError(a, b, { testSize: 872 });
+  assert.ok(Math.abs(se - Math.sqrt(0.0001 + 0.21 / 872 + 0.24 / 872)) < 1e-12, String(se));
+  assert.equal(gapStandardError([5, 7], [1, 1]), 1, "without testSize only the seeds count: sqrt(2/2)");
+  assert.throws(() => gapStandardError([70], [60], { testSize: 872 }), /must be proportions in \[0, 1\] when testSize is given \(pass accuracies, not percentages\)/);
+  assert.throws(() => gapStandardError([], [0.5]), /a must be a non-empty array of finite scores/);
+  assert.throws(() => gapStandardError([0.5], [0.5], { testSize: 0 }), /testSize \(0\) must be a positive integer/);
+});
+
+test("verdicts: holds beyond 2 se, reversed below -2 se, else within noise; the table and the summary", () => {
+  assert.deepEqual([verdictOf(5, 2), verdictOf(4, 2), verdictOf(-4.1, 2), verdictOf(3, 1, 3)], ["holds", "within noise", "reversed", "within noise"]);
+  const r = checkClaims([
+    { claim: "A > B", paper: 2.8, a: [0.8, 0.8, 0.8], b: [0.7, 0.7, 0.7] },
+    { claim: "B > A", a: [0.7], b: [0.8] },
+    { claim: "close", paper: "(not in the paper)", a: [0.71], b: [0.7] },
+    { claim: "paired", difference: 0.03, standardError: 0.01 },
+  ], { testSize: 872, scale: 100 });
+  assert.deepEqual(r.map((x) => x.verdict), ["holds", "reversed", "within noise", "holds"]);
+  assert.ok(Math.abs(r[0].ours - 10) < 1e-9 && Math.abs(r[3].noise - 1) < 1e-12);
+  assert.equal(r[0].paper, 2.8);
+  assert.equal(summarizeVerdicts(r), "2 of 4 orderings hold clearly, 1 is clearly reversed, 1 cannot be told apart at this scale.");
+  const t = showClaims(r, "claims", { }) ;
+  assert.deepEqual(t.columns, ["claim", "paper gap", "our gap", "noise (1 se)", "verdict"]);
+  assert.match(t.html, /#b7e4b7/);
+  assert.throws(() => checkClaims([{ claim: "x", a: [NaN], b: [0.5] }]), /non-empty array of finite scores/);
+});
+
+test("binary yardsticks: entropy of the base rate, cross-entropy, ROC AUC with ties", () => {
+  assert.equal(binaryEntropy(0.5), Math.log(2));
+  assert.equal(binaryEntropy(0), 0);
+  assert.ok(Math.abs(binaryEntropy(0.15) - 0.4227) < 1e-4);
+  assert.ok(Math.abs(binaryCrossEntropy([0.5, 0.5], [1, 0]) - Math.log(2)) < 1e-12);
+  assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75); // sklearn's roc_auc_score example
+  assert.equal(rocAuc([0.5, 0.5, 0.5], [0, 1, 1]), 0.5, "all tied: no information");
+  assert.ok(Number.isNaN(rocAuc([0.2, 0.3], [1, 1])), "one class only");
+  assert.throws(() => rocAuc([0.2], [2]), /label 2 \(index 0\) must be 0 or 1/);
+  assert.throws(() => binaryCrossEntropy([0.2, 0.1], [1]), /2 scores but 1 labels/);
+  // By hand at AUC 0.5, 50 and 50 cases: Q1 = Q2 = 1/3, se = sqrt((0.25 + 2·49·(1/3 − 1/4)) / 2500) = 0.05802.
+  assert.ok(Math.abs(aucStandardError(0.5, 50, 50) - 0.05802) < 1e-5);
+  assert.ok(Math.abs(aucStandardError(0.8, 50, 50) - 0.04450) < 1e-5, String(aucStandardError(0.8, 50, 50)));
+  assert.ok(aucStandardError(0.5, 500, 500) < aucStandardError(0.5, 50, 50) / 3, "shrinks like 1/sqrt(n)");
+});
