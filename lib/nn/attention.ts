@@ -35,9 +35,19 @@ function checkLength(what: string, t: number): void {
   if (!Number.isInteger(t) || t <= 0) throw new Error(`${what}: length (${t}) must be a positive integer.`);
 }
 
-/** Each position sees itself and the past only (a language model's decoder): [1, 1, t, t]. */
-export function causalMask(t: number): tf.Tensor4D {
-  return prefixLmMask(t, 0);
+/**
+ * Each position sees itself and the past only (a language model's decoder): [1, 1, t, t]. With `keys` > t the
+ * t queries are the LAST t of `keys` positions (incremental decoding: new tokens after a key/value cache of
+ * keys − t positions): [1, 1, t, keys], query i sees key j when j <= keys − t + i.
+ */
+export function causalMask(t: number, keys = t): tf.Tensor4D {
+  if (keys === t) return prefixLmMask(t, 0);
+  checkLength("causalMask", t);
+  if (!Number.isInteger(keys) || keys < t) throw new Error(`causalMask: keys (${keys}) must be an integer >= the number of queries (${t}).`);
+  const past = keys - t;
+  const values = new Float32Array(t * keys);
+  for (let i = 0; i < t; i++) for (let j = 0; j < keys; j++) values[i * keys + j] = j <= past + i ? 0 : MASK_NEG;
+  return tf.tensor4d(values, [1, 1, t, keys]);
 }
 
 /**
@@ -191,6 +201,15 @@ export interface MultiHeadAttentionOptions {
   seed?: number;
 }
 
+/**
+ * Keys and values already projected and split into heads, each [batch, heads, time, width/heads]: the cache of
+ * incremental decoding (a decoder's past positions), or a context's keys and values computed once.
+ */
+export type KeyValues = {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+};
+
 export interface MultiHeadApplyOptions {
   /**
    * Cross-attention: keys and values come from `context` [batch, tk, width] (e.g. an encoder's output),
@@ -202,14 +221,25 @@ export interface MultiHeadApplyOptions {
   training?: boolean;
   /** Also return the attention weights [batch, heads, tq, tk] (for plots). */
   returnWeights?: boolean;
+  /**
+   * Self-attention with a cache: the keys and values of the positions before x, [batch, heads, tPast, dh]. They
+   * are put in front of x's own, so tk = tPast + tq; the mask must cover all tk keys.
+   */
+  past?: KeyValues;
+  /** Cross-attention with keys and values computed once (`keyValuesOf(context)`), instead of `context`. */
+  keyValues?: KeyValues;
+  /** Also return the keys and values attended over (past and x's): the cache for the next step. */
+  returnKeyValues?: boolean;
 }
 
-export interface MultiHeadResult {
+export type MultiHeadResult = {
   /** [batch, tq, width] */
   output: tf.Tensor3D;
   /** [batch, heads, tq, tk], only when returnWeights. */
   weights?: tf.Tensor4D;
-}
+  /** [batch, heads, tk, dh] each, only when returnKeyValues. */
+  keyValues?: KeyValues;
+};
 
 /**
  * Multi-head attention with ONE fused input weight wQkv: [width, 3*width] (+ bias bQkv: [3*width]).
@@ -290,17 +320,60 @@ export class MultiHeadAttention extends Module {
       } else {
         // Cross-attention: the Q columns for x, the K|V columns for the context.
         qPart = this.project(x, tf.slice(this.wQkv, [0, 0], [d, d]), tf.slice(this.bQkv, [0], [d]));
-        const kv = this.project(context, tf.slice(this.wQkv, [0, d], [d, 2 * d]), tf.slice(this.bQkv, [d], [2 * d]));
-        [kPart, vPart] = tf.split(kv, 2, 2);
+        [kPart, vPart] = this.keyValueParts(context);
       }
       return { q: splitHeads(qPart, this.heads), k: splitHeads(kPart, this.heads), v: splitHeads(vPart, this.heads) };
     });
   }
 
-  /** x: [batch, tq, width] (context: [batch, tk, width]) -> {output [batch, tq, width], weights? [batch, heads, tq, tk]} */
-  apply(x: tf.Tensor, opts: MultiHeadApplyOptions = {}): MultiHeadResult {
+  /** The K|V columns applied to a context [batch, tk, width] -> K and V, each [batch, tk, width]. */
+  private keyValueParts(context: tf.Tensor): tf.Tensor[] {
+    const d = this.width;
+    return tf.split(this.project(context, tf.slice(this.wQkv, [0, d], [d, 2 * d]), tf.slice(this.bQkv, [d], [2 * d])), 2, 2);
+  }
+
+  /**
+   * Keys and values of a context, computed ONCE for all the queries that will attend to it (a decoder's
+   * cross-attention over the encoder output, step after step). context: [batch, tk, width] -> k, v [batch, heads, tk, dh].
+   */
+  keyValuesOf(context: tf.Tensor): KeyValues {
+    this.checkInput("context", context);
     return tf.tidy(() => {
-      const { q, k, v } = this.qkv(x, opts.context);
+      const [k, v] = this.keyValueParts(context);
+      return { k: splitHeads(k, this.heads), v: splitHeads(v, this.heads) };
+    });
+  }
+
+  private checkCache(what: string, kv: KeyValues, batch: number): void {
+    const ok = (t: tf.Tensor) => t.rank === 4 && t.shape[0] === batch && t.shape[1] === this.heads && t.shape[3] === this.headDim;
+    if (!ok(kv.k) || !ok(kv.v) || kv.k.shape[2] !== kv.v.shape[2]) {
+      throw new Error(`MultiHeadAttention ${what} must hold k and v of shape [${batch}, ${this.heads}, time, ${this.headDim}], got [${kv.k.shape}] and [${kv.v.shape}].`);
+    }
+  }
+
+  /**
+   * x: [batch, tq, width] (context: [batch, tk, width]) -> {output [batch, tq, width], weights? [batch, heads, tq, tk],
+   * keyValues? [batch, heads, tk, dh]}. With `past` (self-attention) or `keyValues` (cross-attention) the keys and
+   * values come from a cache instead of being recomputed: incremental decoding, same numbers.
+   */
+  apply(x: tf.Tensor, opts: MultiHeadApplyOptions = {}): MultiHeadResult {
+    if (opts.keyValues && (opts.context || opts.past)) throw new Error("MultiHeadAttention: give keyValues (cross-attention from a cache) without context or past.");
+    if (opts.past && opts.context) throw new Error("MultiHeadAttention: past is a self-attention cache; cross-attention takes context or keyValues.");
+    if (opts.past) this.checkCache("past", opts.past, x.shape[0]);
+    if (opts.keyValues) this.checkCache("keyValues", opts.keyValues, x.shape[0]);
+    return tf.tidy(() => {
+      let q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D;
+      if (opts.keyValues) {
+        this.checkInput("input x", x);
+        q = splitHeads(this.project(x, tf.slice(this.wQkv, [0, 0], [this.width, this.width]), tf.slice(this.bQkv, [0], [this.width])), this.heads);
+        ({ k, v } = opts.keyValues);
+      } else {
+        ({ q, k, v } = this.qkv(x, opts.context));
+        if (opts.past) {
+          k = tf.concat([opts.past.k, k], 2);
+          v = tf.concat([opts.past.v, v], 2);
+        }
+      }
       const att = scaledDotProductAttention(q, k, v, {
         mask: opts.mask,
         dropout: this.dropoutRate,
@@ -308,7 +381,11 @@ export class MultiHeadAttention extends Module {
         rng: this.rng,
       });
       const output = this.output.apply(mergeHeads(att.output)) as tf.Tensor3D;
-      return opts.returnWeights ? { output, weights: att.weights } : { output };
+      const out: MultiHeadResult = { output };
+      if (opts.returnWeights) out.weights = att.weights;
+      // A cache passed through (keyValues) is returned as a clone: the caller may dispose what it gets back.
+      if (opts.returnKeyValues) out.keyValues = opts.keyValues ? { k: tf.clone(k), v: tf.clone(v) } : { k, v };
+      return out;
     });
   }
 }

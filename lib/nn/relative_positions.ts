@@ -23,8 +23,15 @@ export const RELATIVE_BIAS_KINDS: readonly RelativeBiasKind[] = ["alibi", "t5"];
 export interface RelativeBias extends Module {
   readonly kind: RelativeBiasKind;
   readonly heads: number;
-  /** The bias for queries 0..tq-1 and keys 0..tk-1: [1, heads, tq, tk]. */
-  apply(tq: number, tk?: number): tf.Tensor4D;
+  /**
+   * The bias for queries at positions queryOffset..queryOffset+tq-1 and keys 0..tk-1: [1, heads, tq, tk].
+   * queryOffset (default 0) serves incremental decoding, where the new tokens come after a cache of keys.
+   */
+  apply(tq: number, tk?: number, queryOffset?: number): tf.Tensor4D;
+}
+
+function checkOffset(what: string, offset: number): void {
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`${what} query offset (${offset}) must be a non-negative integer.`);
 }
 
 function positiveInt(what: string, v: number): void {
@@ -81,15 +88,16 @@ export class AlibiBias extends Module implements RelativeBias {
     this.slopes = alibiSlopes(opts.heads);
   }
   /** [1, heads, tq, tk]: -slope_h · |i - j| (symmetric: an encoder sees both sides; a causal mask hides j > i). */
-  apply(tq: number, tk = tq): tf.Tensor4D {
+  apply(tq: number, tk = tq, queryOffset = 0): tf.Tensor4D {
     positiveInt("AlibiBias query length", tq);
     positiveInt("AlibiBias key length", tk);
-    const key = `${tq}x${tk}`;
+    checkOffset("AlibiBias", queryOffset);
+    const key = `${tq}x${tk}+${queryOffset}`;
     let t = this.cache.get(key);
     if (!t) {
       const v = new Float32Array(this.heads * tq * tk);
       this.slopes.forEach((m, h) => {
-        for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) v[(h * tq + i) * tk + j] = -m * Math.abs(i - j);
+        for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) v[(h * tq + i) * tk + j] = -m * Math.abs(i + queryOffset - j);
       });
       t = tf.keep(tf.tensor4d(v, [1, this.heads, tq, tk]));
       this.cache.set(key, t);
@@ -138,25 +146,26 @@ export class T5RelativeBias extends Module implements RelativeBias {
     const rng = new Rng(opts.seed ?? 0);
     this.table = this.addParam("table", tf.randomNormal([this.numBuckets, this.heads], 0, opts.initStd ?? 0.1, "float32", rng.seed()));
   }
-  /** Bucket ids for every (i, j), flattened row by row: [tq·tk] int32 (cached per shape). */
-  bucketIds(tq: number, tk = tq): tf.Tensor1D {
-    const key = `${tq}x${tk}`;
+  /** Bucket ids for every (i, j), flattened row by row: [tq·tk] int32 (cached per shape and offset). */
+  bucketIds(tq: number, tk = tq, queryOffset = 0): tf.Tensor1D {
+    const key = `${tq}x${tk}+${queryOffset}`;
     let t = this.buckets.get(key);
     if (!t) {
       const ids = new Int32Array(tq * tk);
       const o = { bidirectional: this.bidirectional, numBuckets: this.numBuckets, maxDistance: this.maxDistance };
-      for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) ids[i * tk + j] = relativePositionBucket(j - i, o);
+      for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) ids[i * tk + j] = relativePositionBucket(j - i - queryOffset, o);
       t = tf.keep(tf.tensor1d(ids, "int32"));
       this.buckets.set(key, t);
     }
     return t;
   }
   /** [1, heads, tq, tk]: table[bucket(j - i), h]. */
-  apply(tq: number, tk = tq): tf.Tensor4D {
+  apply(tq: number, tk = tq, queryOffset = 0): tf.Tensor4D {
     positiveInt("T5RelativeBias query length", tq);
     positiveInt("T5RelativeBias key length", tk);
+    checkOffset("T5RelativeBias", queryOffset);
     return tf.tidy(() => {
-      const rows = tf.gather(this.table, this.bucketIds(tq, tk)); // [tq·tk, heads]
+      const rows = tf.gather(this.table, this.bucketIds(tq, tk, queryOffset)); // [tq·tk, heads]
       return tf.reshape(tf.transpose(rows), [1, this.heads, tq, tk]) as tf.Tensor4D;
     });
   }

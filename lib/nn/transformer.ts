@@ -1,172 +1,23 @@
-// The transformer block and the stacks built from it: an encoder (full attention) and a causal decoder
-// (optionally cross-attending to an encoder's output).
-//
-// Block (Vaswani et al. 2017, post-LN):  h = LN(x + Attention(x));  y = LN(h + MLP(h))
-//        pre-LN (Xiong et al. 2020):     h = x + Attention(LN(x));  y = h + MLP(LN(h))
-// Attention alone is a weighted average of linear maps of the values — "a glorified linear network". The MLP
-// (up by mlpRatio, a non-linearity, down) adds the non-linearity; residuals carry the input forward; layer
-// norm keeps deep stacks trainable. `mlp: false`, `residual: false` and `norm: "none"` exist for the
-// lecture's ablations only.
+// The transformer stacks built from blocks (./transformer_block.ts): an encoder (full attention) and a causal
+// decoder (optionally cross-attending to an encoder's output, optionally a prefix LM), with token and position
+// embeddings. Both can run incrementally over a key/value cache (`past`, `returnKeyValues`): the decoders of
+// lib/decode generate one token per call instead of recomputing the whole prefix.
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
-import { Activation, ACTIVATIONS, Embedding, LayerNorm, Linear, activate, dropout } from "./layers";
-import { MultiHeadAttention, causalMask, combineMasks, paddingMask } from "./attention";
+import { Activation, Embedding, LayerNorm, Linear, dropout } from "./layers";
+import { KeyValues, causalMask, combineMasks, paddingMask, prefixLmMask } from "./attention";
 import { PositionKind, Positions, makePositions } from "./positions";
 import { RELATIVE_BIAS_KINDS, RelativeBias, RelativeBiasKind, makeRelativeBias } from "./relative_positions";
+import { NORM_PLACEMENTS, NormPlacement, TransformerBlock, checkChoice, checkRate } from "./transformer_block";
 import { Rng } from "../random";
 import { checkShapes } from "./check";
 
-export type NormPlacement = "post" | "pre" | "none";
+export { NORM_PLACEMENTS, TransformerBlock } from "./transformer_block";
+export type { BlockApplyOptions, BlockResult, NormPlacement, TransformerBlockOptions } from "./transformer_block";
+
 /** Absolute positions added to the tokens ("learned", "sinusoidal") or a relative bias on the scores ("alibi", "t5"). */
 export type PositionScheme = PositionKind | RelativeBiasKind;
 export const isRelativeScheme = (s: PositionScheme): s is RelativeBiasKind => (RELATIVE_BIAS_KINDS as readonly string[]).includes(s);
-export const NORM_PLACEMENTS: readonly NormPlacement[] = ["post", "pre", "none"];
-
-export interface TransformerBlockOptions {
-  width: number;
-  heads: number;
-  /** MLP hidden width = round(width * mlpRatio) (default 4: 2 is too small, 8 too big, says the folklore). */
-  mlpRatio?: number;
-  /** MLP non-linearity (default "gelu"). */
-  activation?: Activation;
-  /** Dropout on each sub-layer's output before the residual add (default 0.1). */
-  dropout?: number;
-  /** Dropout on attention weights (default = dropout). */
-  attentionDropout?: number;
-  /** Where layer norm goes (default "post", as Vaswani et al. and BERT; "none" is for ablations). */
-  norm?: NormPlacement;
-  /** Add a cross-attention sub-layer (queries from x, keys/values from `context`) — the seq2seq decoder. */
-  crossAttention?: boolean;
-  /** Residual connections (default true; false only for the lecture's ablation). */
-  residual?: boolean;
-  /** The MLP sub-layer (default true; false gives the attention-only "glorified linear network"). */
-  mlp?: boolean;
-  seed?: number;
-}
-
-export interface BlockApplyOptions {
-  /** Additive self-attention mask broadcastable to [batch, heads, t, t]. */
-  mask?: tf.Tensor;
-  /** Cross-attention only: the sequence attended to, [batch, s, width]. */
-  context?: tf.Tensor;
-  /** Cross-attention only: additive mask broadcastable to [batch, heads, t, s]. */
-  contextMask?: tf.Tensor;
-  training?: boolean;
-  /** Return attention weights: self [batch, heads, t, t], cross [batch, heads, t, s]. */
-  returnWeights?: boolean;
-}
-
-export type BlockResult = {
-  /** [batch, t, width] */
-  output: tf.Tensor3D;
-  attention?: tf.Tensor4D;
-  crossAttention?: tf.Tensor4D;
-};
-
-function checkRate(what: string, rate: number): void {
-  if (!(rate >= 0 && rate < 1)) throw new Error(`${what} (${rate}) must be in [0, 1), e.g. 0.1.`);
-}
-
-function checkChoice<T extends string>(what: string, value: T, choices: readonly T[]): void {
-  if (!choices.includes(value)) throw new Error(`${what} "${value}" is unknown: use one of ${choices.join(", ")}.`);
-}
-
-export class TransformerBlock extends Module {
-  readonly width: number;
-  readonly norm: NormPlacement;
-  readonly residual: boolean;
-  readonly activation: Activation;
-  readonly dropoutRate: number;
-  readonly attention: MultiHeadAttention;
-  readonly crossAttention?: MultiHeadAttention;
-  readonly mlpUp?: Linear;
-  readonly mlpDown?: Linear;
-  // One norm per sub-layer; absent when norm === "none".
-  readonly attentionNorm?: LayerNorm;
-  readonly crossNorm?: LayerNorm;
-  readonly mlpNorm?: LayerNorm;
-  private readonly rng: Rng;
-
-  constructor(opts: TransformerBlockOptions) {
-    super();
-    const width = opts.width;
-    const ratio = opts.mlpRatio ?? 4;
-    this.width = width;
-    this.norm = opts.norm ?? "post";
-    this.residual = opts.residual ?? true;
-    this.activation = opts.activation ?? "gelu";
-    this.dropoutRate = opts.dropout ?? 0.1;
-    checkChoice("TransformerBlock norm", this.norm, NORM_PLACEMENTS);
-    checkChoice("TransformerBlock activation", this.activation, ACTIVATIONS);
-    checkRate("TransformerBlock dropout", this.dropoutRate);
-    const hidden = Math.round(width * ratio);
-    if (!(ratio > 0) || hidden < 1) throw new Error(`TransformerBlock mlpRatio (${ratio}) must be > 0, e.g. 4 (MLP width ${4 * width}).`);
-    const rng = new Rng(opts.seed ?? 0);
-    const attentionDropout = opts.attentionDropout ?? this.dropoutRate;
-    const makeNorm = (name: string) => (this.norm === "none" ? undefined : this.addChild(name, new LayerNorm(width)));
-    this.attention = this.addChild(
-      "attention",
-      new MultiHeadAttention({ width, heads: opts.heads, dropout: attentionDropout, seed: rng.seed() }),
-    );
-    this.attentionNorm = makeNorm("attentionNorm");
-    if (opts.crossAttention) {
-      this.crossAttention = this.addChild(
-        "crossAttention",
-        new MultiHeadAttention({ width, heads: opts.heads, dropout: attentionDropout, seed: rng.seed() }),
-      );
-      this.crossNorm = makeNorm("crossNorm");
-    }
-    if (opts.mlp ?? true) {
-      this.mlpUp = this.addChild("mlpUp", new Linear({ inDim: width, outDim: hidden, seed: rng.seed() }));
-      this.mlpDown = this.addChild("mlpDown", new Linear({ inDim: hidden, outDim: width, seed: rng.seed() }));
-      this.mlpNorm = makeNorm("mlpNorm");
-    }
-    this.rng = rng.fork();
-  }
-
-  /** One sub-layer with its residual and norm: post-LN  LN(x + f(x)), pre-LN  x + f(LN(x)). */
-  private sublayer(x: tf.Tensor, norm: LayerNorm | undefined, f: (h: tf.Tensor) => tf.Tensor, training: boolean): tf.Tensor {
-    const inner = this.norm === "pre" && norm ? norm.apply(x) : x;
-    const out = dropout(f(inner), this.dropoutRate, training, this.rng);
-    const summed = this.residual ? tf.add(x, out) : out;
-    return this.norm === "post" && norm ? norm.apply(summed) : summed;
-  }
-
-  /** x: [batch, t, width] -> {output [batch, t, width], attention? [b, heads, t, t], crossAttention? [b, heads, t, s]} */
-  apply(x: tf.Tensor, opts: BlockApplyOptions = {}): BlockResult {
-    if (opts.context && !this.crossAttention) {
-      throw new Error("TransformerBlock got a context but has no cross-attention: build it with crossAttention: true.");
-    }
-    if (this.crossAttention && !opts.context) {
-      throw new Error("TransformerBlock has cross-attention and needs a context [batch, s, width] (e.g. the encoder output).");
-    }
-    const training = opts.training ?? false;
-    const wantWeights = opts.returnWeights ?? false;
-    return tf.tidy(() => {
-      const weights: { attention?: tf.Tensor4D; crossAttention?: tf.Tensor4D } = {};
-      let h = this.sublayer(x, this.attentionNorm, (a) => {
-        const r = this.attention.apply(a, { mask: opts.mask, training, returnWeights: wantWeights });
-        if (r.weights) weights.attention = r.weights;
-        return r.output;
-      }, training);
-      if (this.crossAttention) {
-        const cross = this.crossAttention;
-        h = this.sublayer(h, this.crossNorm, (a) => {
-          const r = cross.apply(a, { context: opts.context, mask: opts.contextMask, training, returnWeights: wantWeights });
-          if (r.weights) weights.crossAttention = r.weights;
-          return r.output;
-        }, training);
-      }
-      if (this.mlpUp && this.mlpDown) {
-        const up = this.mlpUp;
-        const down = this.mlpDown;
-        h = this.sublayer(h, this.mlpNorm, (a) => down.apply(activate(up.apply(a), this.activation)), training);
-      }
-      const out: BlockResult = { output: h as tf.Tensor3D, ...weights };
-      return out;
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Stacks.
@@ -218,6 +69,19 @@ export interface StackApplyOptions {
   returnAttention?: boolean;
   /** Return hidden states: index 0 = embeddings, index i = output of block i (before any final norm). */
   returnHiddenStates?: boolean;
+  /**
+   * Incremental decoding: per layer, the self-attention keys/values of the tPast positions before `ids` (from
+   * an earlier call's `keyValues`). The ids are then positions tPast..tPast+t-1, and mask01 covers all
+   * tPast + t keys: [batch, tPast + t].
+   */
+  past?: KeyValues[];
+  /** Return each layer's keys/values (past and these positions): the cache for the next call. */
+  returnKeyValues?: boolean;
+  /**
+   * [batch, t] int32: each token's absolute position (default: its column, after any past). Rows whose real
+   * tokens do not start at column 0 (left padding) pass their own. Unused by relative schemes.
+   */
+  positionIds?: tf.Tensor;
 }
 
 export type StackResult = {
@@ -227,6 +91,8 @@ export type StackResult = {
   attentions?: tf.Tensor4D[];
   /** layers + 1 entries of [batch, t, width]. */
   hiddenStates?: tf.Tensor3D[];
+  /** layers entries of {k, v} [batch, heads, tPast + t, dh], with returnKeyValues. */
+  keyValues?: KeyValues[];
 };
 
 /** Shared by encoder and decoder: embeddings, N blocks, the final norm (pre-LN only). */
@@ -307,15 +173,24 @@ abstract class TransformerStack extends Module {
     this.rng = rng.fork();
   }
 
-  /** ids: [batch, t] int32 -> [batch, t, width]: token + position embeddings (-> norm, dropout, projection). */
-  embed(ids: tf.Tensor, training = false): tf.Tensor3D {
+  /**
+   * ids: [batch, t] int32 -> [batch, t, width]: token + position embeddings (-> norm, dropout, projection).
+   * Positions are the columns 0..t-1, or `positionIds` [batch|1, t] (incremental decoding, left padding).
+   */
+  embed(ids: tf.Tensor, training = false, positionIds?: tf.Tensor): tf.Tensor3D {
     if (ids.rank !== 2) throw new Error(`token ids must be [batch, time], got [${ids.shape}].`);
+    if (positionIds && (positionIds.rank !== 2 || positionIds.shape[1] !== ids.shape[1])) {
+      throw new Error(`positionIds must be [batch, ${ids.shape[1]}] like the ids, got [${positionIds.shape}].`);
+    }
     return tf.tidy(() => {
       const t = ids.shape[1] as number;
       if (t > this.maxLen) throw new Error(`sequence length (${t}) exceeds maxLen (${this.maxLen}): truncate inputs to ${this.maxLen} tokens or build the model with maxLen >= ${t}.`);
       const tokens = this.embedding.apply(ids);
       const scaled = this.embedScale === 1 ? tokens : tf.mul(tokens, this.embedScale);
-      let e = this.positions ? tf.add(scaled, this.positions.apply(t)) : scaled;
+      const table = (n: number) => this.positions!.apply(n);
+      // Explicit positions are rows of the table (a gather); the plain case stays a slice (a cheaper gradient).
+      const pos = !this.positions ? null : positionIds ? tf.gather(table(this.maxLen), tf.cast(positionIds, "int32")) : table(t);
+      let e = pos ? tf.add(scaled, pos) : scaled;
       if (this.embeddingNorm) e = this.embeddingNorm.apply(e);
       e = dropout(e, this.dropoutRate, training, this.rng);
       if (this.embedProjection) e = this.embedProjection.apply(e);
@@ -323,30 +198,59 @@ abstract class TransformerStack extends Module {
     });
   }
 
-  protected run(ids: tf.Tensor, mask: tf.Tensor | undefined, opts: StackApplyOptions, context?: tf.Tensor, contextMask?: tf.Tensor) {
+  /** Positions already in the cache (0 without one); checks that there is one entry per layer. */
+  protected pastLength(opts: StackApplyOptions): number {
+    if (!opts.past) return 0;
+    if (opts.past.length !== this.blocks.length) throw new Error(`past must hold one {k, v} per layer (${this.blocks.length}), got ${opts.past.length}.`);
+    return this.blocks.length ? (opts.past[0].k.shape[2] as number) : 0;
+  }
+
+  protected run(ids: tf.Tensor, mask: tf.Tensor | undefined, opts: StackApplyOptions, cross: { context?: tf.Tensor; contextMask?: tf.Tensor; contextKeyValues?: KeyValues[] } = {}) {
     const training = opts.training ?? false;
     const returnWeights = opts.returnAttention ?? false;
-    let h: tf.Tensor3D = this.embed(ids, training);
-    // A relative bias is one more additive mask, computed once per forward and read by every layer.
-    if (this.relativeBias) mask = combineMasks(mask, this.relativeBias.apply(ids.shape[1] as number));
+    const t = ids.shape[1] as number;
+    const past = this.pastLength(opts);
+    const positionIds = opts.positionIds ?? (past > 0 && this.positions ? tf.range(past, past + t, 1, "int32").reshape([1, t]) : undefined);
+    let h: tf.Tensor3D = this.embed(ids, training, positionIds);
+    // A relative bias is one more additive mask, computed once per forward and read by every layer. After a
+    // cache of `past` keys, the queries are positions past..past+t-1.
+    if (this.relativeBias) mask = combineMasks(mask, this.relativeBias.apply(t, past + t, past));
     const attentions: tf.Tensor4D[] = [];
     const crossAttentions: tf.Tensor4D[] = [];
+    const keyValues: KeyValues[] = [];
     const hiddenStates: tf.Tensor3D[] = [h];
-    for (const block of this.blocks) {
-      const r = block.apply(h, { mask, context, contextMask, training, returnWeights });
+    this.blocks.forEach((block, l) => {
+      const r = block.apply(h, {
+        mask, context: cross.context, contextMask: cross.contextMask, contextKeyValues: cross.contextKeyValues?.[l], training, returnWeights,
+        past: opts.past?.[l], returnKeyValues: opts.returnKeyValues,
+      });
       h = r.output;
       hiddenStates.push(h);
       if (r.attention) attentions.push(r.attention);
       if (r.crossAttention) crossAttentions.push(r.crossAttention);
-    }
+      if (r.keyValues) keyValues.push(r.keyValues);
+    });
     const hidden = (this.finalNorm ? this.finalNorm.apply(h) : h) as tf.Tensor3D;
-    return { hidden, attentions, crossAttentions, hiddenStates };
+    return { hidden, attentions, crossAttentions, hiddenStates, keyValues };
+  }
+
+  /** The optional parts of a result that were asked for. */
+  protected extras(r: ReturnType<TransformerStack["run"]>, opts: StackApplyOptions): Omit<StackResult, "hidden"> {
+    return {
+      ...(opts.returnAttention ? { attentions: r.attentions } : {}),
+      ...(opts.returnHiddenStates ? { hiddenStates: r.hiddenStates } : {}),
+      ...(opts.returnKeyValues ? { keyValues: r.keyValues } : {}),
+    };
   }
 }
 
-function checkMask01(mask01: tf.Tensor | undefined, ids: tf.Tensor): void {
-  if (mask01 && (mask01.rank !== 2 || mask01.shape[0] !== ids.shape[0] || mask01.shape[1] !== ids.shape[1])) {
-    throw new Error(`mask01 must have the shape of the ids [${ids.shape}], got [${mask01.shape}].`);
+/** mask01 covers the keys: the ids, after any cached positions ([batch, past + t]). */
+function checkMask01(mask01: tf.Tensor | undefined, ids: tf.Tensor, past = 0): void {
+  const t = (ids.shape[1] as number) + past;
+  if (mask01 && (mask01.rank !== 2 || mask01.shape[0] !== ids.shape[0] || mask01.shape[1] !== t)) {
+    throw new Error(past
+      ? `mask01 must cover the cached and the new positions, [batch, past + time] = [${ids.shape[0]}, ${t}], got [${mask01.shape}].`
+      : `mask01 must have the shape of the ids [${ids.shape}], got [${mask01.shape}].`);
   }
 }
 
@@ -361,14 +265,11 @@ export class TransformerEncoder extends TransformerStack {
    * hiddenStates? (layers + 1) × [batch, t, width]}
    */
   apply(ids: tf.Tensor, opts: StackApplyOptions = {}): StackResult {
-    checkMask01(opts.mask01, ids);
+    checkMask01(opts.mask01, ids, this.pastLength(opts));
     return tf.tidy(() => {
       const mask = combineMasks(opts.mask01 ? paddingMask(opts.mask01) : undefined, opts.attentionMask);
       const r = this.run(ids, mask, opts);
-      const out: StackResult = { hidden: r.hidden };
-      if (opts.returnAttention) out.attentions = r.attentions;
-      if (opts.returnHiddenStates) out.hiddenStates = r.hiddenStates;
-      return out;
+      return { hidden: r.hidden, ...this.extras(r, opts) };
     });
   }
 }
@@ -376,13 +277,25 @@ export class TransformerEncoder extends TransformerStack {
 export interface DecoderOptions extends TransformerStackOptions {
   /** Cross-attend to an encoder output in every block (default true; false = decoder-only LM). */
   crossAttention?: boolean;
+  /**
+   * The stack will be applied as a prefix LM (apply's prefixLength): its prefix attends forward, so T5 relative
+   * buckets cover both directions (default false: past-only buckets).
+   */
+  prefixLm?: boolean;
 }
 
 export interface DecoderApplyOptions extends StackApplyOptions {
-  /** Encoder output [batch, s, width]; required when the decoder has cross-attention. */
+  /** Encoder output [batch, s, width]; required when the decoder has cross-attention (or contextKeyValues). */
   context?: tf.Tensor;
+  /** Per layer, the context's cross-attention keys/values computed once (crossKeyValues): incremental decoding. */
+  contextKeyValues?: KeyValues[];
   /** [batch, s]: 1 = real encoder token, 0 = padding. */
   contextMask01?: tf.Tensor;
+  /**
+   * Prefix LM (Raffel et al. 2020, §3.2.1): full attention among the first prefixLength positions, causal after
+   * (prefixLmMask). Default 0: causal everywhere. Not with `past` (a cache continues after the prefix).
+   */
+  prefixLength?: number;
 }
 
 export type DecoderResult = StackResult & {
@@ -394,8 +307,14 @@ export type DecoderResult = StackResult & {
 export class TransformerDecoder extends TransformerStack {
   readonly hasCrossAttention: boolean;
   constructor(opts: DecoderOptions) {
-    super("TransformerDecoder", opts, opts.crossAttention ?? true, true);
+    super("TransformerDecoder", opts, opts.crossAttention ?? true, !opts.prefixLm);
     this.hasCrossAttention = opts.crossAttention ?? true;
+  }
+
+  /** Per layer, the cross-attention keys/values of an encoder output [batch, s, width]: computed once per decode. */
+  crossKeyValues(context: tf.Tensor): KeyValues[] {
+    if (!this.hasCrossAttention) throw new Error("this TransformerDecoder has no cross-attention (built with crossAttention: false).");
+    return this.blocks.map((b) => b.crossAttention!.keyValuesOf(context));
   }
 
   /**
@@ -403,23 +322,23 @@ export class TransformerDecoder extends TransformerStack {
    * attentions? layers × [batch, heads, t, t], crossAttentions? layers × [batch, heads, t, s], hiddenStates?}
    */
   apply(ids: tf.Tensor, opts: DecoderApplyOptions = {}): DecoderResult {
-    checkMask01(opts.mask01, ids);
+    const past = this.pastLength(opts);
+    checkMask01(opts.mask01, ids, past);
     checkShapes("TransformerDecoder", {
       ids: [ids, ["batch", "t"]],
       context: [opts.context, ["batch", "s", this.width]],
       contextMask01: [opts.contextMask01, ["batch", "s"]],
     }, "context is the encoder output [batch, s, width] and contextMask01 its padding mask [batch, s].");
+    const prefix = opts.prefixLength ?? 0;
+    if (prefix && past) throw new Error("prefixLength applies to a whole sequence; with past (incremental decoding) every new token is after the prefix: drop prefixLength.");
     return tf.tidy(() => {
       const t = ids.shape[1] as number;
-      const mask = combineMasks(causalMask(t), opts.mask01 ? paddingMask(opts.mask01) : undefined, opts.attentionMask);
+      const pattern = prefix ? prefixLmMask(t, prefix) : causalMask(t, past + t);
+      const mask = combineMasks(pattern, opts.mask01 ? paddingMask(opts.mask01) : undefined, opts.attentionMask);
       const contextMask = opts.contextMask01 ? paddingMask(opts.contextMask01) : undefined;
-      const r = this.run(ids, mask, opts, opts.context, contextMask);
-      const out: DecoderResult = { hidden: r.hidden };
-      if (opts.returnAttention) {
-        out.attentions = r.attentions;
-        if (this.hasCrossAttention) out.crossAttentions = r.crossAttentions;
-      }
-      if (opts.returnHiddenStates) out.hiddenStates = r.hiddenStates;
+      const r = this.run(ids, mask, opts, { context: opts.context, contextMask, contextKeyValues: opts.contextKeyValues });
+      const out: DecoderResult = { hidden: r.hidden, ...this.extras(r, opts) };
+      if (opts.returnAttention && this.hasCrossAttention) out.crossAttentions = r.crossAttentions;
       return out;
     });
   }

@@ -10,6 +10,7 @@ import { InterruptedError } from "../interrupt";
 import { StepDecoder, greedyDecode } from "../decode";
 import { Seq2SeqBatch, Seq2SeqCodec } from "../data/seq2seq";
 import { RnnSeq2Seq, RnnSeq2SeqOptions } from "../models/seq2seq/rnn_seq2seq";
+import { TransformerSeq2Seq, TransformerSeq2SeqBatch, TransformerSeq2SeqOptions } from "../models/seq2seq/transformer_seq2seq";
 import { Seq2SeqTask, TaskPair } from "./seq2seq_task";
 
 export interface FitCachedOptions<P, M> {
@@ -89,6 +90,40 @@ export function trainRnnSeq2Seq(opts: TrainRnnSeq2SeqOptions): Promise<TrainedSe
     // Similar target lengths in one batch: the decoder unrolls to the longest target, so less padding is less time.
     trainer: { bucketBy: (e) => e.target.length, ...opts.trainer },
     key: { task: opts.task.name, vocab: [codec.sourceVocab.size, codec.targetVocab.size] },
+    force: opts.force,
+  });
+}
+
+export interface TrainTransformerSeq2SeqOptions {
+  /** Checkpoint name, e.g. "t5-cogs-prefix-lm". */
+  name: string;
+  /** A task with ONE vocabulary for both sides (text_to_text.ts: sharedVocabularyTask or textToText). */
+  task: Seq2SeqTask;
+  /** Model options; the vocabulary size comes from the task's codec. */
+  model: Omit<TransformerSeq2SeqOptions, "vocabSize">;
+  trainer: TrainerOptions<TaskPair>;
+  /** Training examples if not the task's train split (a multitask mixture, denoising examples). */
+  train?: TaskPair[];
+  /** Start from these weights (a pre-trained model of the same architecture) instead of a fresh initialisation. */
+  init?: TransformerSeq2Seq;
+  /** What must invalidate the cache besides the trainer settings (e.g. the pre-trained checkpoint's name). */
+  key?: Record<string, unknown>;
+  force?: boolean;
+}
+
+/** A TransformerSeq2Seq for a task (or from a pre-trained one), trained with the one Trainer (cached, see fitCached). */
+export function trainTransformerSeq2Seq(opts: TrainTransformerSeq2SeqOptions): Promise<FitCachedResult<TransformerSeq2Seq>> {
+  const { codec } = opts.task;
+  if (!codec.shared) throw new Error(`task ${opts.task.name} has separate source and target vocabularies; the transformer family reads one: use sharedVocabularyTask(task) or textToText(...).`);
+  return fitCached<TaskPair, TransformerSeq2SeqBatch, TransformerSeq2Seq>({
+    name: opts.name,
+    make: () => {
+      const m = new TransformerSeq2Seq({ ...opts.model, vocabSize: codec.sourceVocab.size });
+      return opts.init ? m.copyWeightsFrom(opts.init) : m;
+    },
+    train: opts.train ?? opts.task.train,
+    trainer: { bucketBy: (e) => e.source.length + e.target.length, ...opts.trainer },
+    key: { task: opts.task.name, vocab: codec.sourceVocab.size, ...opts.key },
     force: opts.force,
   });
 }
