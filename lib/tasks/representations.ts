@@ -3,7 +3,7 @@
 //
 // BERT and ELECTRA are notebook 04's own models: the same corpus (IMDB's unlabelled reviews, a WordPiece
 // vocabulary, packed windows), the same architecture (pre-LN, ALiBi) and settings, pre-trained by the same call
-// (pretrainElectra) under the same checkpoint names. So after notebook 04 has run, this notebook loads its
+// (runPretraining) under the same checkpoint names. So after notebook 04 has run, this notebook loads its
 // models from checkpoints/ instead of training them again, in quick and in full mode alike.
 import { ElectraModel, ElectraObjective } from "../models/electra";
 import { TransformerClassifier } from "../models/transformer_classifier";
@@ -13,7 +13,7 @@ import { Vocab, CLS_ID } from "../data/vocab";
 import { Trainer } from "../train/trainer";
 import { mode, sized } from "../mode";
 import { PretrainingCorpus, preparePretrainingCorpus } from "./pretraining_corpus";
-import { PretrainResult, pretrainElectra, sst2Slice } from "./electra_experiments";
+import { PretrainResult, runPretraining, sst2Slice } from "./electra_experiments";
 import { Representations, extractRepresentations } from "../analysis/extract";
 import { LayerProbeRow, ProbeTask, givenLabeler, probeLayers } from "../analysis/probe_tasks";
 import { ProbeKind } from "../analysis/probe";
@@ -104,7 +104,7 @@ export async function studyEncoders(data: StudyData, s: StudySizes = studySizes(
   const arch = { width: s.width, heads: s.heads, layers: s.layers, norm: "pre" as const, dropout: 0.1, maskRate: s.maskRate, positions: "alibi" as const };
   const settings = { steps: s.steps, batchSize: s.batch, learningRate: s.lr, snapshots: s.snapshots, seed: 0 };
   const run = (name: string, objective: ElectraObjective) =>
-    pretrainElectra({ name: `e04-${mode()}-${name}`, model: { ...arch, objective, seed: 0 }, corpus: data.corpus, settings, log: opts.log });
+    runPretraining({ name: `e04-${mode()}-${name}`, model: { ...arch, objective, seed: 0 }, corpus: data.corpus, settings, log: opts.log });
   const bert = await run("bert-alibi", "bert");
   const electra = await run("electra-g0.25-s0", "electra");
   const random = new ElectraModel({ ...arch, objective: "bert", seed: 0, vocabSize: data.vocab.size, maxLen: data.corpus.windowLength + 1 });
