@@ -135,3 +135,46 @@ export function result(run: Run, student: string): Graded {
 }
 
 export const cellSource = text;
+
+/**
+ * A scratch course with `assignment` released, checking the release's report (test cells, points) and that no
+ * solution or hidden test is left in it: the folder, the source and released notebooks, and points per task.
+ */
+export function releaseScratch(assignment: string, expect: { testCells: number; points: number }): { course: string; source: Notebook; released: Notebook; maxima: Record<string, number> } {
+  const course = scratchCourse(assignment, [assignment]);
+  const rel = homework(course, ["release", assignment]);
+  assert.equal(rel.status, 0, rel.output);
+  assert.match(rel.output, new RegExp(`released ${assignment}: .* \\(${expect.testCells} test cells, ${expect.points} points\\)`));
+  const released = releasedOf(course, assignment);
+  assert.doesNotMatch(released.cells.map(text).join("\n"), /BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS/);
+  const source = sourceOf(assignment);
+  return { course, source, released, maxima: taskMaxima(source) };
+}
+
+/** Writes the submissions (student -> notebook) to course/incoming and grades them all; the grader must exit 0. */
+export function gradeAll(course: string, subs: Record<string, Notebook>, args: string[] = []): Run {
+  writeSubmissions(join(course, "incoming"), subs);
+  const run = homework(course, ["grade", ...args, join(course, "incoming")]);
+  assert.equal(run.status, 0, run.output);
+  return run;
+}
+
+/** `student` lost exactly the points of `task` and kept every other task's; returns its result. */
+export function expectOnlyTaskWrong(run: Run, student: string, maxima: Record<string, number>, task: string): Graded {
+  const g = result(run, student);
+  assert.deepEqual(taskPoints(g), { ...maxima, [task]: 0 }, run.output);
+  return g;
+}
+
+/** The source notebook earned every point, and the released one (unanswered) none, each test failing on a stub. */
+export function expectFullAndBlank(run: Run, maxima: Record<string, number>, students = { full: "instructor", blank: "blank" }): void {
+  const total = Object.values(maxima).reduce((a, b) => a + b, 0);
+  const full = result(run, students.full);
+  assert.deepEqual(taskPoints(full), maxima, run.output);
+  assert.equal(full.score, total);
+  assert.deepEqual(full.notes, [], "the source needs no notes");
+  const blank = result(run, students.blank);
+  assert.deepEqual(taskPoints(blank), Object.fromEntries(Object.keys(maxima).map((t) => [t, 0])), run.output);
+  assert.equal(blank.max_score, total);
+  for (const c of blank.cells) assert.match(c.why, /not implemented yet/, `${c.grade_id}: ${c.why}`);
+}
