@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench`: the same three reference models, the same batch, Adam, on the same cores.
 
-Prints one JSON object {model: ms_per_step, ..., "torch": version, "threads": n} on stdout. Run by bench/bench.ts
+Prints one JSON object {"models": {model: {"wall": ms, "cpu": ms}}, "torch": version, "threads": n} on stdout
+(median milliseconds per step; "cpu" is process CPU time, summed over threads). Run by bench/bench.ts
 with Debian's python3-torch; OpenBLAS (libopenblas0-pthread) is used when installed, which is PyTorch at its
 best on this machine. Threads: torch.set_num_threads(N) for intra-op work, OPENBLAS_NUM_THREADS=1 (set by the
 caller) so the two thread pools do not oversubscribe the cores.
 
-The models mirror lib/ (see bench/models.ts): same widths, lengths, vocabulary, loss and optimizer.
+The models mirror lib/models/reference.ts: same widths, lengths, vocabulary, loss and optimizer.
 """
 import json
 import statistics
@@ -66,6 +67,7 @@ class TransformerMlm(nn.Module):  # lib/models BERT objective: post-LN encoder, 
 
 
 def batch_for(name, gen):
+    """The batch each model trains on (random ids; the same shapes as lib/models/reference.ts's batches)."""
     if name == "transformer-mlm":
         ids = torch.randint(7, VOCAB, (BATCH, 64), generator=gen)
         weights = (torch.rand(BATCH, 64, generator=gen) < 0.15).float()
@@ -75,6 +77,7 @@ def batch_for(name, gen):
 
 
 def time_model(name, model, warmup, repeats):
+    """Median wall and CPU (process) milliseconds per Adam step; CPU time counts every thread's work."""
     gen = torch.Generator().manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     batch = batch_for(name, gen)
@@ -86,23 +89,28 @@ def time_model(name, model, warmup, repeats):
 
     for _ in range(warmup):
         step()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
+
+
+# The same names as lib/models/reference.ts's REFERENCE_MODELS; add a model to both.
+MODELS = {"lstm": LstmClassifier, "conv": ConvClassifier, "transformer-mlm": TransformerMlm}
 
 
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    names = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    models = {"lstm": LstmClassifier(), "conv": ConvClassifier(), "transformer-mlm": TransformerMlm()}
-    out = {name: time_model(name, m, 3, repeats) for name, m in models.items()}
+    out = {name: time_model(name, MODELS[name](), 3, repeats) for name in names if name in MODELS}
     blas = [line.strip() for line in torch.__config__.show().splitlines() if "BLAS" in line]
-    print(json.dumps({**out, "torch": torch.__version__, "threads": threads, "blas": blas}))
+    print(json.dumps({"models": out, "torch": torch.__version__, "threads": threads, "blas": blas}))
 
 
 if __name__ == "__main__":

@@ -247,10 +247,11 @@ HIDDEN = re.compile(r"^[^\n]*BEGIN HIDDEN TESTS.*?END HIDDEN TESTS[^\n]*\n?", re
 
 
 def check_locked_cells(submitted, released) -> list[str]:
-    """Notes on read-only cells (tests, set-up) that the student edited or deleted, compared with the release
-    (hidden-test regions, which only the instructor's copy has, are left out of the comparison). nbgrader grades
-    edited ones as released (it restores locked cells by checksum); deleted ones are put back here, after the
-    cell that preceded them in the release, because nbgrader's own re-insertion writes a Python comment."""
+    """Notes on read-only cells (tests, set-up) that the student edited, re-tagged or deleted, compared with the
+    release (hidden-test regions, which only the instructor's copy has, are left out of the comparison). nbgrader
+    grades edited ones as released (it restores locked cells by checksum); their tags are restored here; deleted
+    ones are put back here, after the cell that preceded them in the release, because nbgrader's own re-insertion
+    writes a Python comment."""
     shown = lambda cell: HIDDEN.sub("", cell.source).strip()
     notes = []
     for i, cell in enumerate(released.cells):
@@ -261,8 +262,19 @@ def check_locked_cells(submitted, released) -> list[str]:
         kind = "test cell" if meta.get("grade") else "read-only cell"
         present = {nbgrader_meta(c).get("grade_id"): k for k, c in enumerate(submitted.cells)}
         if gid in present:
-            if shown(submitted.cells[present[gid]]) != shown(cell):
+            mine = submitted.cells[present[gid]]
+            if shown(mine) != shown(cell):
                 notes.append(f"{kind} '{gid}' was edited; it was graded as released (nbgrader restores locked cells)")
+            # Tags steer execution (nbclient skips a cell tagged skip-execution, and nbgrader would then score a test
+            # cell that never ran as passed) and nbgrader does not restore them: put back the released ones.
+            tags = list(cell.get("metadata", {}).get("tags", []))
+            theirs = list(mine.get("metadata", {}).get("tags", []))
+            if sorted(theirs) != sorted(tags):
+                mine.setdefault("metadata", {})["tags"] = tags
+                if not tags:
+                    del mine["metadata"]["tags"]
+                changed = ", ".join(sorted(set(theirs) ^ set(tags)))
+                notes.append(f"{kind} '{gid}' had its tags changed ({changed}); it ran with the released ones")
             continue
         before = [nbgrader_meta(c).get("grade_id") for c in released.cells[:i]]
         at = max([present[b] + 1 for b in before if b in present], default=0)

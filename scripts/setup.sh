@@ -243,7 +243,19 @@ install_if_changed() { # install_if_changed SRC DEST: copy a file or folder when
 jconf="$ROOT/scripts/jupyter"
 changed=""
 install_if_changed "$jconf/jupyter_server_config.json" "$VENV/etc/jupyter/jupyter_server_config.json" && changed=1
-install_if_changed "$jconf/page_config.json" "$VENV/etc/jupyter/labconfig/page_config.json" && changed=1
+# page_config.json is shared (`jupyter labextension disable` writes there too): merge ours into it.
+merged="$(node -e '
+  const fs = require("fs");
+  const [ours, file] = process.argv.slice(1);
+  const read = (f) => { try { return JSON.parse(fs.readFileSync(f, "utf8")); } catch { return {}; } };
+  const cur = read(file), want = read(ours);
+  const before = JSON.stringify(cur);
+  cur.disabledExtensions = { ...(cur.disabledExtensions || {}), ...want.disabledExtensions };
+  if (JSON.stringify(cur) === before && fs.existsSync(file)) { console.log("unchanged"); process.exit(0); }
+  fs.mkdirSync(require("path").dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(cur, null, 2) + "\n");
+  console.log("written");' "$jconf/page_config.json" "$VENV/etc/jupyter/labconfig/page_config.json")"
+[ "$merged" = written ] && changed=1
 install_if_changed "$jconf/labextensions/nlu-course-run-all" "$VENV/share/jupyter/labextensions/nlu-course-run-all" && changed=1
 if [ -n "$changed" ]; then
   step_done "course Jupyter configuration: installed in .venv/ (TypeScript default kernel, Run All executor)"

@@ -73,6 +73,6 @@ test("fused conv1d equals windowMatmul on a training-sized batch, forward and gr
 });
 
 test("conv1dSame validates its inputs", () => {
-  assert.throws(() => conv1dSame(tf.zeros([1, 4, 3]) as tf.Tensor3D, tf.zeros([3, 2, 2]) as tf.Tensor3D), /filters \[3,2,2\] \[kernel, width, out\]/);
+  assert.throws(() => conv1dSame(tf.zeros([1, 4, 3]) as tf.Tensor3D, tf.zeros([3, 2, 2]) as tf.Tensor3D), /conv1dSame: x has shape \[1, 4, 3\]; it must be \[b, t, width\] = \[b, t, 2\]/);
   assert.throws(() => conv1dSame(tf.zeros([1, 4, 3]) as tf.Tensor3D, tf.zeros([3, 3, 2]) as tf.Tensor3D, 0), /dilation \(0\) must be a positive integer/);
 });

@@ -149,6 +149,7 @@ test("views: students table + bar chart with error bars, and softened distributi
     const v = studentsView({ title: "t", rows: [{ name: "s", mean: 0.7, std: 0.01, n: 3, params: 10 }], references: [{ name: "teacher", accuracy: 0.8, params: 100 }] });
     assert.deepEqual(v.table.columns, ["model", "dev accuracy", "± std (seeds)", "seeds", "parameters", "× smaller"]);
     assert.equal(v.table.cells[1][5], "10");
+    assert.deepEqual(v.table.cells[0].slice(2, 4), ["—", "—"], "n/a is NaN (a dash), not \"\" in a numeric column");
     const trace = v.chart!.data[0] as { y: number[]; error_y: { array: number[] } };
     assert.deepEqual(trace.y, [0.8, 0.7]);
     assert.deepEqual(trace.error_y.array, [0, 0.01]);

@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { ElectraModel } from "../lib/models/electra";
 import { evaluatePretraining, linearProbe, meanPairwiseCosine, sentenceFeatures } from "../lib/models/electra_eval";
 import { FIRST_ORDINARY_ID, maskingShares } from "../lib/models/masking";
-import { preparePretrainingCorpus, unigramEntropy } from "../lib/tasks/pretraining_corpus";
+import { crossEntropyOf, preparePretrainingCorpus, unigramEntropy } from "../lib/tasks/pretraining_corpus";
+import { unigramLogProbs } from "../lib/models/electra_heads";
 import { ablationTable, showElectraExplanation } from "../lib/viz/electra";
 import { Rng } from "../lib/random";
 
@@ -66,6 +67,15 @@ test("corpus task: packed windows from the committed IMDB sample, held-out revie
   assert.equal(entropy, c.unigramEntropy);
   assert.ok(entropy > 3 && entropy < Math.log(300), String(entropy));
   assert.deepEqual(unigramEntropy([{ ids: [7, 7, 8, 8] }]).entropy, Math.log(2));
+  // The held-out yardstick: the training frequencies (smoothed) scored on the held-out windows.
+  const logp = unigramLogProbs(c.tokenCounts, c.tokenizer.size);
+  assert.ok(Math.abs(logp.reduce((a, l) => a + Math.exp(l), 0) - 1) < 1e-9, "a distribution");
+  assert.equal(c.heldOutUnigram, crossEntropyOf(c.heldOut, logp));
+  const own = unigramEntropy(c.heldOut).entropy;
+  assert.ok(c.heldOutUnigram > own, `Gibbs: another distribution's cross-entropy exceeds the held-out tokens' own entropy (${c.heldOutUnigram} vs ${own})`);
+  assert.deepEqual(unigramLogProbs(new Map([[1, 1.5]]), 3).map(Math.exp), [0.2, 0.6, 0.2], "unseen ids count 0.5");
+  assert.equal(crossEntropyOf([{ ids: [7, 8, 0] }], [0, 0, 0, 0, 0, 0, 0, Math.log(0.5), Math.log(0.25)]), (Math.log(2) + Math.log(4)) / 2, "ordinary ids only");
+  assert.throws(() => crossEntropyOf([{ ids: [0, 2] }], [0, 0, 0]), /no ordinary token/);
   await assert.rejects(preparePretrainingCorpus({ reviews: 40, heldOutReviews: 40, cache: false, load: { sample: true } }), /heldOutReviews \(40\) must be an integer from 1 to 39/);
   const shares = maskingShares(c.train.map((w) => w.ids), { rate: 0.25, vocabSize: c.tokenizer.size, seed: 1 });
   const bert = shares.map((r) => r.BERT as number);

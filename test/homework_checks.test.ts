@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { expectClose, expectEqual, expectShape, expectThrows, expectTrue } from "../lib/homework/checks";
+import { expectClose, expectEqual, expectSameHypotheses, expectShape, expectThrows, expectTrue } from "../lib/homework/checks";
 
 test("expectClose passes within tolerance and names the worst element, its index and both values", () => {
   expectClose(tf.tensor2d([[1, 2], [3, 4]]), [[1, 2], [3, 4.000001]]);
@@ -40,4 +40,16 @@ test("expectThrows checks that an Error is thrown and what its message says", ()
   assert.throws(() => expectThrows(() => 1, { what: "split(x, 3)" }), /^Error: split\(x, 3\) should throw an Error, but it returned normally\.$/);
   assert.throws(() => expectThrows(() => { throw new Error("bad"); }, { message: /heads/ }), /threw "bad", but the message should match \/heads\//);
   assert.throws(() => expectThrows(() => { throw "a string"; }), /threw "a string"; throw an Error object/);
+});
+
+test("expectSameHypotheses compares n-best lists rank by rank, tolerating only near ties", () => {
+  const h = (tokens: number[], score: number, finished = true) => ({ tokens, logProb: score, score, finished });
+  expectSameHypotheses([h([7], -1), h([8, 7], -2)], [h([7], -1.00001), h([8, 7], -2)]);
+  // A near tie may come in either order (float32 vs float64); a real difference may not.
+  expectSameHypotheses([h([8], -1.00002), h([7], -1)], [h([7], -1), h([8], -1.00002)]);
+  assert.throws(() => expectSameHypotheses([h([8], -1.5), h([7], -1)], [h([7], -1), h([8], -1.5)], { what: "k = 2" }),
+    /^Error: k = 2: rank 1 \(best first\) is \[8\] EOS logProb -1\.50* score -1\.50*, expected \[7\] EOS logProb -1 score -1\.$/);
+  assert.throws(() => expectSameHypotheses([h([7], -1, false)], [h([7], -1)]), /rank 1 .* is \[7\] \(unfinished\)/);
+  assert.throws(() => expectSameHypotheses([h([7], -1)], [h([7], -1), h([8], -2)]), /1 hypotheses, expected 2/);
+  assert.throws(() => expectSameHypotheses(undefined as never, [h([7], -1)], { what: "mine" }), /mine: got undefined, expected an array/);
 });

@@ -235,7 +235,7 @@ test("RecurrentCell: a step sequence equals run(); bad shapes and states are cle
       });
     });
     const s = c.zeroState(2);
-    assert.throws(() => c.step(tf.zeros([2, 5]) as tf.Tensor2D, s), /x has shape \[2,5\], expected \[batch, 3\]/);
+    assert.throws(() => c.step(tf.zeros([2, 5]) as tf.Tensor2D, s), /RecurrentCell.step: x has shape \[2, 5\]; it must be \[batch, 3\]/);
     assert.throws(() => c.step(tf.zeros([3, 3]) as tf.Tensor2D, s), /state has h \[2,4\].*expected \[3, 4\].*zeroState/);
     if (cell === "lstm") assert.throws(() => c.step(tf.zeros([2, 3]) as tf.Tensor2D, { h: s.h }), /c \[missing\]/);
     tf.dispose([s.h, s.c]);
@@ -250,8 +250,8 @@ test("RnnEncoder: masks must be right-padded with a real token per row; shapes a
   const x = tf.zeros([2, 3, 2]) as tf.Tensor3D;
   assert.throws(() => enc.sequence(x, tf.tensor2d([[1, 0, 1], [1, 1, 1]])), /mask row 0 is not right-padded/);
   assert.throws(() => enc.sequence(x, tf.tensor2d([[0, 0, 0], [1, 1, 1]])), /mask row 0 has no real token/);
-  assert.throws(() => enc.sequence(x, tf.tensor2d([[1, 1], [1, 1]])), /x \[2,3,2\] and mask \[2,2\]/);
-  assert.throws(() => enc.sequence(tf.zeros([2, 3, 5]) as tf.Tensor3D, tf.ones([2, 3])), /x has width 5, expected inDim 2/);
+  assert.throws(() => enc.sequence(x, tf.tensor2d([[1, 1], [1, 1]])), /RnnEncoder: mask has shape \[2, 2\]; it must be \[batch, time\] = \[2, 3\]/);
+  assert.throws(() => enc.sequence(tf.zeros([2, 3, 5]) as tf.Tensor3D, tf.ones([2, 3])), /RnnEncoder: x has shape \[2, 3, 5\]; it must be \[batch, time, 2\]/);
   enc.dispose();
 });
 

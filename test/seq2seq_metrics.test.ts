@@ -5,22 +5,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { corpusBleu, tokenize13a } from "../lib/eval/bleu";
+import { BleuResult, corpusBleu, tokenize13a } from "../lib/eval/bleu";
 import { characterErrorRate, editDistance, errorRate, exactMatch, tokenAccuracy, topKAccuracy } from "../lib/eval/sequence_metrics";
 
-interface BleuCase {
-  name: string;
-  hypotheses: string[];
-  references: string[][];
-  options: { lowercase?: boolean; tokenize?: "13a" | "none" };
-  score: number;
-  precisions: number[];
-  matches: number[];
-  totals: number[];
-  brevityPenalty: number;
-  hypLength: number;
-  refLength: number;
-}
+/** One reference case: the inputs, sacreBLEU's options, and what sacreBLEU computed (the fields of BleuResult). */
+type BleuCase = BleuResult & { name: string; hypotheses: string[]; references: string[][]; options: { lowercase?: boolean; tokenize?: "13a" | "none" } };
 const ref = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "seq2seq_metrics_reference.json"), "utf8")) as {
   bleu: BleuCase[];
   cer: { gold: string[]; pred: string[]; cer: number; perPair: number[]; wer: number; werGold: string[]; werPred: string[] };

@@ -11,6 +11,11 @@ import { accuracyBy, evaluateSeq2Seq, lengthBucket } from "../lib/eval/seq2seq_e
 import { pairedComparison } from "../lib/eval/paired";
 import { alignmentHeatmap, movingAverage, captureDisplays } from "../lib/viz";
 import { EOS_ID } from "../lib/data/vocab";
+import * as fs from "fs";
+import { InterruptedError, clearInterrupt, requestInterrupt } from "../lib/interrupt";
+import { alignmentOf, trainRnnSeq2Seq } from "../lib/tasks/seq2seq_runs";
+import { checkpointDir } from "../lib/models/pretrain_cache";
+import { decodeAll } from "../lib/decode";
 
 test("COGS: whitespace symbols on both sides, generalization categories, subsets per category", async () => {
   const task = await prepareCogs({ sample: true, genPerCategory: 2 });
@@ -102,6 +107,47 @@ test("views: moving average of a loss curve; an alignment heatmap checks its row
   assert.deepEqual(movingAverage([2, 2, 2]), [2, 2, 2]);
   assert.throws(() => movingAverage([1], 0), /window \(0\)/);
   const { outputs } = captureDisplays(() => alignmentHeatmap({ source: ["a", "b"], output: ["b", "a", "[EOS]"], weights: [[0, 1], [1, 0], [0.5, 0.5]] }, "reverse"));
-  assert.equal(outputs.length, 1);
+  assert.ok(outputs.some((o) => JSON.stringify(o).includes("reverse")), "the heatmap was displayed");
   assert.throws(() => alignmentHeatmap({ source: ["a"], output: ["a", "b"], weights: [[1]] }), /1 rows of weights for 2 generated tokens/);
+});
+
+test("the stop button: decoding throws InterruptedError; interrupted training is not cached; the baseline's batch call stops too", async () => {
+  const task = prepareToyTask({ task: "copy", trainSize: 40, evalSize: 4, symbols: 4, length: [2, 3] });
+  const model = { embedDim: 4, hidden: 4, dropout: 0 };
+  requestInterrupt();
+  try {
+    await assert.rejects(trainRnnSeq2Seq({ name: "test-interrupted-run", task, model, trainer: { batchSize: 8, maxSteps: 3, progress: false, plot: false } }), InterruptedError);
+    assert.equal(fs.existsSync(checkpointDir("test-interrupted-run-quick")), false, "nothing cached");
+    const m = new RnnSeq2Seq({ sourceVocabSize: task.codec.sourceVocab.size, targetVocabSize: task.codec.targetVocab.size, ...model });
+    await assert.rejects(decodeAll(m, task.test.map((p) => p.source)), InterruptedError);
+    m.dispose();
+    await assert.rejects(new NearestWordCorrector(["cat"]).candidatesAll(["cta"]), InterruptedError);
+  } finally {
+    clearInterrupt();
+  }
+  assert.deepEqual(await new NearestWordCorrector(["cat", "cut"]).candidatesAll(["cta", "ct"], 1), [[{ word: "cat", distance: 2 }], [{ word: "cat", distance: 1 }]]);
+});
+
+test("trainRnnSeq2Seq caches: a second identical call loads the weights; alignmentOf gives one row per generated token", async () => {
+  const task = prepareToyTask({ task: "reverse", trainSize: 40, evalSize: 4, symbols: 4, length: [2, 4] });
+  const opts = { name: "test-cached-run", task, model: { embedDim: 4, hidden: 4, dropout: 0 }, trainer: { batchSize: 8, maxSteps: 3, progress: false, plot: false } };
+  const dir = checkpointDir("test-cached-run-quick");
+  try {
+    const first = await trainRnnSeq2Seq(opts);
+    const second = await trainRnnSeq2Seq(opts);
+    assert.equal(first.loaded, false);
+    assert.equal(second.loaded, true);
+    assert.deepEqual(second.losses, first.losses);
+    const [a, b] = [first, second].map((r) => r.model.scoreTargets(task.test));
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-5));
+    const al = alignmentOf(second.model, task.codec, "abca");
+    assert.deepEqual(al.source, ["a", "b", "c", "a"]);
+    assert.equal(al.weights.length, al.output.length);
+    assert.ok(al.weights.every((row) => row.length === 4));
+    const plain = await trainRnnSeq2Seq({ ...opts, name: "test-cached-run-none", model: { ...opts.model, attention: "none" } });
+    assert.throws(() => alignmentOf(plain.model, task.codec, "abc"), /no attention weights/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(checkpointDir("test-cached-run-none-quick"), { recursive: true, force: true });
+  }
 });

@@ -17,8 +17,7 @@
 // when finished sources leave the batch.
 import * as tf from "@tensorflow/tfjs";
 import { BOS_ID, EOS_ID } from "../data/vocab";
-import { throwIfInterrupted } from "../interrupt";
-import { DecoderState, StepDecoder, checkStepOutput, disposeState, gatherRows, releaseReplaced, selectState } from "./step";
+import { DecoderState, StepDecoder, advance, disposeState, gatherRows, selectState } from "./step";
 import { Hypothesis, checkSources, resolveMaxLength } from "./greedy";
 
 export interface BeamSearchOptions {
@@ -74,13 +73,9 @@ export function beamSearch(model: StepDecoder, sources: number[][], opts: BeamSe
   let prev = new Array<number>(sources.length * k).fill(BOS_ID);
   try {
     for (let step = 0; step < maxLength && active.length > 0; step++) {
-      throwIfInterrupted("beam search");
-      const prevT = tf.tensor1d(prev, "int32");
-      const out = model.decodeStep(prevT, state);
-      prevT.dispose();
-      if (step === 0) checkStepOutput(out, active.length * k, V);
-      releaseReplaced(state.carry, out.carry);
-      state = { carry: out.carry, memory: state.memory };
+      const next = advance(model, prev, state, "beam search");
+      const out = next.output;
+      state = next.state;
       out.attention?.dispose();
       const beamScores = tf.tensor2d(beams.flatMap((bs) => bs.map((b) => b.logProb)), [active.length * k, 1]);
       // Candidate scores: each beam's log-probability plus each next token's; the top 2k per source.

@@ -7,8 +7,7 @@
 // dropped), so a long output never makes the finished ones pay, and no row's result depends on the others.
 import * as tf from "@tensorflow/tfjs";
 import { BOS_ID, EOS_ID } from "../data/vocab";
-import { throwIfInterrupted } from "../interrupt";
-import { DecoderState, StepDecoder, checkStepOutput, disposeState, releaseReplaced, selectState } from "./step";
+import { DecoderState, StepDecoder, advance, disposeState, selectState } from "./step";
 
 /** One decoded output. */
 export interface Hypothesis {
@@ -60,13 +59,9 @@ export function decodeOnePerRow(model: StepDecoder, sources: number[][], pick: T
   let prev = new Array<number>(sources.length).fill(BOS_ID);
   try {
     for (let step = 0; step < maxLength && active.length > 0; step++) {
-      throwIfInterrupted("decoding");
-      const prevT = tf.tensor1d(prev, "int32");
-      const step_ = model.decodeStep(prevT, state);
-      prevT.dispose();
-      if (step === 0) checkStepOutput(step_, active.length, model.targetVocabSize);
-      releaseReplaced(state.carry, step_.carry);
-      state = { carry: step_.carry, memory: state.memory };
+      const next = advance(model, prev, state, "decoding");
+      const step_ = next.output;
+      state = next.state;
       const picked = tf.tidy(() => pick(tf.logSoftmax(step_.logits) as tf.Tensor2D, active));
       const attn = opts.returnAttention && step_.attention ? (step_.attention.arraySync() as number[][]) : null;
       step_.logits.dispose();

@@ -12,6 +12,7 @@
 // Beam search reorders `carry` rows every step (a hypothesis continues from its parent beam) but touches
 // `memory` only when the set of rows changes — the beams of one source share one source.
 import * as tf from "@tensorflow/tfjs";
+import { throwIfInterrupted } from "../interrupt";
 
 export type TensorRecord = Record<string, tf.Tensor>;
 
@@ -78,10 +79,29 @@ export function selectState(state: DecoderState, rows: number[]): DecoderState {
   }
 }
 
-/** Check a StepDecoder's answer once per decode (a wrong shape would otherwise surface as a confusing tfjs error). */
+/** Check a StepDecoder's answer (a wrong shape would otherwise surface as a confusing tfjs error). */
 export function checkStepOutput(out: StepOutput, rows: number, vocab: number): void {
   const [r, v] = out.logits.shape;
   if (r !== rows || v !== vocab) {
     throw new Error(`decodeStep returned logits of shape [${out.logits.shape}], expected [${rows}, ${vocab}] ([rows, targetVocabSize]).`);
   }
+}
+
+/**
+ * One decoding step for every row, shared by the decoders: feed the previous tokens, check the answer, and
+ * carry the new state forward (the old carry's tensors that the step replaced are released). The caller owns
+ * and disposes `output.logits` and `output.attention`. Checks the stop button first.
+ */
+export function advance(model: StepDecoder, prevTokens: number[], state: DecoderState, what: string): { output: StepOutput; state: DecoderState } {
+  throwIfInterrupted(what);
+  const prev = tf.tensor1d(prevTokens, "int32");
+  let output: StepOutput;
+  try {
+    output = model.decodeStep(prev, state);
+  } finally {
+    prev.dispose();
+  }
+  checkStepOutput(output, prevTokens.length, model.targetVocabSize);
+  releaseReplaced(state.carry, output.carry);
+  return { output, state: { carry: output.carry, memory: state.memory } };
 }

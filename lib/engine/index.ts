@@ -1,4 +1,5 @@
-// lib/engine: which tfjs backend runs the course, and the kernels that make wasm/cpu train quickly.
+// lib/engine: which tfjs backend runs the course, the kernels that make wasm/cpu train quickly, and the fused
+// recurrent/convolution kernels (fused/) that every backend runs the RNNs and CNNs with.
 //
 //   import { useBestBackend, engineInfo } from "../lib/engine";
 //   await useBestBackend();        // prints: [nlu] backend: wasm (SIMD) + nlu kernel pack [...] — ...
@@ -20,4 +21,5 @@ export {
 export type { BackendDeps, BackendName, BackendRequest, EngineInfo, LoadResult } from "./backend";
 export { installKernelPack, installedKernelPack, kernelPackFor, removeKernelPack, stockKernel } from "./kernels";
 export { traceMemory } from "./memory";
+export { FUSED_ENV, fusedKernelsEnabled, withFusedKernels } from "./fused";
 export type { MemoryTrace, MemoryTraceOptions } from "./memory";

@@ -61,14 +61,17 @@ export function macroF1(gold: number[], pred: number[], numClasses?: number): nu
   return scores.reduce((s, c) => s + c.f1, 0) / scores.length;
 }
 
-/** One row of a classification report: numeric columns hold numbers, NaN where a value does not apply. */
-export interface ReportRow {
+/**
+ * One row of a classification report: numeric columns hold numbers, NaN where a value does not apply. (A type,
+ * not an interface: showTable takes rows as Record<string, unknown>, which an interface is not assignable to.)
+ */
+export type ReportRow = {
   class: string;
   precision: number;
   recall: number;
   f1: number;
   support: number;
-}
+};
 
 /**
  * Rows for a classification report table: one per class, macro and weighted averages, then accuracy (in the f1

@@ -5,6 +5,7 @@
 //   expectShape(out, [2, 4, 3], "attention output");
 //   expectClose(out, reference, { what: "attention output", atol: 1e-5 });
 //   expectThrows(() => splitHeads(x, 3), { what: "splitHeads(x, 3)", message: /heads \(3\).*width \(8\)/ });
+//   expectSameHypotheses(mine, refBeamSearch(model, [src], opts)[0], { what: "beam search, k = 3" });
 //   passed("Task 1: scaled dot-product attention");   // prints one ✓ line
 //
 // Every check only reads its inputs (nothing is disposed or kept), so a test cell can call them inside tf.tidy.
@@ -151,6 +152,39 @@ export function expectThrows(fn: () => unknown, opts: ThrowsOptions = {}): Error
   const ok = m === undefined || (typeof m === "string" ? caught.message.includes(m) : m.test(caught.message));
   if (!ok) throw new Error(`${what} threw "${caught.message}", but the message should match ${String(m)}.`);
   return caught;
+}
+
+/** An output of a decoder, as lib/decode's Hypothesis (only the fields compared). */
+export interface RankedOutput {
+  tokens: readonly number[];
+  logProb: number;
+  score: number;
+  finished: boolean;
+}
+
+/**
+ * Throws unless two ranked lists of decoder outputs (best first) agree: the same length, and at each rank the same
+ * tokens, finished flag, logProb and score (within atol, default 1e-4: the library computes in float32). Where
+ * hypotheses' scores are within atol of each other (a near tie that float32 and float64 may order either way), an
+ * output may sit at any rank of its tie. The message names the rank and shows both outputs.
+ */
+export function expectSameHypotheses(actual: readonly RankedOutput[], expected: readonly RankedOutput[], opts: { what?: string; atol?: number } = {}): void {
+  const what = opts.what ?? "hypotheses";
+  const atol = opts.atol ?? 1e-4;
+  if (!Array.isArray(actual)) throw new Error(`${what}: got ${JSON.stringify(actual)}, expected an array of hypotheses (best first).`);
+  const show = (h: RankedOutput): string =>
+    `[${h.tokens.join(" ")}]${h.finished ? " EOS" : " (unfinished)"} logProb ${fmt(h.logProb)} score ${fmt(h.score)}`;
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: ${actual.length} hypotheses, expected ${expected.length}; expected ${expected.map(show).join("; ")}.`);
+  }
+  const same = (a: RankedOutput, e: RankedOutput): boolean =>
+    a.tokens.length === e.tokens.length && a.tokens.every((t, i) => t === e.tokens[i]) && a.finished === e.finished &&
+    Math.abs(a.logProb - e.logProb) <= atol && Math.abs(a.score - e.score) <= atol;
+  actual.forEach((a, i) => {
+    if (same(a, expected[i])) return;
+    const tied = expected.some((e) => Math.abs(e.score - expected[i].score) <= atol && same(a, e));
+    if (!tied) throw new Error(`${what}: rank ${i + 1} (best first) is ${show(a)}, expected ${show(expected[i])}.`);
+  });
 }
 
 /** Prints the one line a passing check cell shows. */

@@ -77,4 +77,18 @@ export class CnnClassifier extends SentenceClassifier {
       return tf.max(masked, 1) as tf.Tensor2D;
     });
   }
+
+  /**
+   * For analysis (lib/analysis): the states every position has, without dropout. ids: [b, t] int32, mask: [b, t]
+   * -> [embeddings [b, t, embedDim], conv block 1 [b, t, width], ..., conv block L] (padding positions are 0).
+   */
+  hiddenStates(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D[] {
+    return tf.tidy(() => {
+      const e = this.embedding.apply(ids) as tf.Tensor3D;
+      const states = [e];
+      let h = this.project.apply(e) as tf.Tensor3D;
+      for (const block of this.blocks) states.push((h = block.apply(h, mask, false)));
+      return states;
+    });
+  }
 }

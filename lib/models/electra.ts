@@ -19,82 +19,12 @@ import { Trainable } from "../train/model";
 import { classificationLoss } from "../train/losses";
 import { Corruption, maskTokens, replacedTokenLabels, sampleReplacements } from "./masking";
 import { TiedMlmHead, TokenBinaryHead, accuracyCounts, copyMixtureLoss, discriminatorLoss, flatIndicesWhere, gatherRows } from "./electra_heads";
-import { ElectraConfig, ElectraObjective, ElectraOptions, resolveElectraConfig } from "./electra_config";
+import { ElectraBatch, ElectraConfig, ElectraEvalBatch, ElectraExplanation, ElectraMetrics, ElectraObjective, ElectraOptions, Sampler, TokenIds, resolveElectraConfig } from "./electra_config";
 import { FlopsEstimate, trainingFlops } from "./flops";
 import { Pooling, TransformerClassifier } from "./transformer_classifier";
 
 export * from "./electra_config";
 export { gatherRows };
-
-/** A pre-training example: token ids (no [CLS]; collate adds it). LabelledIds fits, its label is ignored. */
-export interface TokenIds {
-  ids: number[];
-}
-
-export type ElectraBatch = {
-  /** [b, t] int32: the original sequences ([CLS] first unless addCls is false). */
-  ids: tf.Tensor2D;
-  /** [b, t] float32: 1 = real token. */
-  mask: tf.Tensor2D;
-  /** [b, t] int32: [MASK] at the chosen positions (generator input), or BERT's 80/10/10 corruption. */
-  input: tf.Tensor2D;
-  /** [b, t] float32: 1 at the chosen positions. */
-  chosen: tf.Tensor2D;
-  /** [n] int32: flat indices (row·t + column) of the chosen positions, row by row. */
-  positions: tf.Tensor1D;
-  /** [n] int32: the original ids there (MLM targets). */
-  targets: tf.Tensor1D;
-};
-
-/** The last loss() call's parts, as plain numbers (NaN where a part does not apply). */
-export interface ElectraMetrics {
-  total: number;
-  /** The generator's MLM loss (NaN for "bert"). */
-  mlmLoss: number;
-  /** The main model's loss: the binary discriminator loss (electra variants) or its MLM loss. */
-  mainLoss: number;
-  /** Binary discriminator loss, before λ (electra, electra-15). */
-  discLoss: number;
-  /** Discriminator accuracy on replaced / on original tokens, over the positions its loss counts. */
-  discAccReplaced: number;
-  discAccOriginal: number;
-  /** Fraction of those positions that were replaced (falls as the generator improves). */
-  replacedFraction: number;
-}
-
-/** One example end to end, as plain data for a table (ids; `tokens` fields when a Vocab is given). */
-export interface ElectraExplanation {
-  original: number[];
-  /** Chosen positions (into `original`). */
-  positions: number[];
-  /** The generator's input: [MASK] at the chosen positions. */
-  masked: number[];
-  /** The generator's sample at each chosen position. */
-  samples: number[];
-  /** The main model's input. */
-  corrupted: number[];
-  /** 1 = replaced (differs from the original), 0 = original. */
-  labels: number[];
-  /** Discriminator P(replaced) per token ("electra" and "electra-15" only). */
-  probs?: number[];
-  tokens?: { original: string[]; masked: string[]; corrupted: string[] };
-}
-
-/** One held-out batch: mean losses over its masked positions, and the discriminator's view of each token. */
-export interface ElectraEvalBatch {
-  /** Generator MLM loss (NaN for "bert"). */
-  mlmLoss: number;
-  /** The main model's loss: its MLM loss (bert, replace-mlm, all-tokens-mlm) or the binary discriminator loss. */
-  mainLoss: number;
-  /** How many positions were masked (the weight of this batch's MLM losses). */
-  masked: number;
-  /** Discriminator P(replaced) and labels (1 = replaced) per real token, [CLS] left out ("electra", "electra-15"). */
-  probs?: number[];
-  labels?: number[];
-}
-
-/** Replaces the generator's sampling (tests force known samples): logits [n, V] -> n ids. */
-export type Sampler = (logits: tf.Tensor2D, rng: Rng) => number[];
 
 const NAN = Number.NaN;
 

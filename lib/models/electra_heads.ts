@@ -40,11 +40,7 @@ export class TiedMlmHead extends Module {
    * that plateau (with Adam's ~lr-sized steps, the bias alone would need thousands of steps to get there).
    */
   setUnigramPrior(counts: ReadonlyMap<number, number>): void {
-    const v = this.opts.embedding.vocabSize;
-    const c = Array.from({ length: v }, (_, id) => counts.get(id) ?? 0.5);
-    for (const [id, n] of counts) if (!(Number.isInteger(id) && id >= 0 && id < v && n >= 0)) throw new Error(`setUnigramPrior: id ${id} (count ${n}) is outside the vocabulary 0..${v - 1} or negative.`);
-    const total = c.reduce((a, b) => a + b, 0);
-    this.bias.assign(tf.tensor1d(c.map((n) => Math.log(n / total))));
+    this.bias.assign(tf.tensor1d(unigramLogProbs(counts, this.opts.embedding.vocabSize)));
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
@@ -53,6 +49,18 @@ export class TiedMlmHead extends Module {
       return tf.add(tf.matMul(h, this.opts.embedding.table as tf.Tensor2D, false, true), this.bias) as tf.Tensor2D;
     });
   }
+}
+
+/**
+ * The unigram distribution as log-probabilities over ids 0..vocabSize-1, from counts by id; an id without a count
+ * gets 0.5 (so nothing is impossible, special tokens included). The MLM heads' starting point (setUnigramPrior)
+ * and the yardstick every held-out MLM loss is read against (a context-free model's loss), in one place.
+ */
+export function unigramLogProbs(counts: ReadonlyMap<number, number>, vocabSize: number): number[] {
+  for (const [id, n] of counts) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize && n >= 0)) throw new Error(`unigramLogProbs: id ${id} (count ${n}) is outside the vocabulary 0..${vocabSize - 1} or negative.`);
+  const c = Array.from({ length: vocabSize }, (_, id) => counts.get(id) ?? 0.5);
+  const total = c.reduce((a, b) => a + b, 0);
+  return c.map((n) => Math.log(n / total));
 }
 
 /** x: [..., width] -> [...] logits of "replaced" (ELECTRA's discriminator head: dense, GELU, dense to 1). */

@@ -60,4 +60,16 @@ export class RnnClassifier extends SentenceClassifier {
       return dropout(this.rnn.final(x, mask), this.cfg.dropout, training, this.rng) as tf.Tensor2D;
     });
   }
+
+  /**
+   * For analysis (lib/analysis): the states every position has, without dropout. ids: [b, t] int32, mask: [b, t]
+   * -> [embeddings [b, t, embedDim], RNN layer 1 [b, t, width], ...] (both directions side by side when
+   * bidirectional; zero at padding).
+   */
+  hiddenStates(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D[] {
+    return tf.tidy(() => {
+      const x = this.embedding.apply(ids) as tf.Tensor3D;
+      return [x, ...this.rnn.encode(x, mask, { layerOutputs: true }).layerOutputs!];
+    });
+  }
 }

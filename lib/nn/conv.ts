@@ -54,9 +54,7 @@ export function windowMatmul(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1)
  * x: [b, t, w], filters: [k, w, out] -> [b, t, out]
  */
 export function conv1dSame(x: tf.Tensor3D, filters: tf.Tensor3D, dilation = 1): tf.Tensor3D {
-  if (x.rank !== 3 || filters.rank !== 3 || filters.shape[1] !== x.shape[2]) {
-    throw new Error(`conv1dSame: x [${x.shape}] must be [batch, time, width] and filters [${filters.shape}] [kernel, width, out].`);
-  }
+  checkShapes("conv1dSame", { filters: [filters, ["k", "width", "out"]], x: [x, ["b", "t", "width"]] }, "Give x the width the filters read.");
   if (!Number.isInteger(dilation) || dilation < 1) throw new Error(`dilation (${dilation}) must be a positive integer.`);
   return (fusedKernelsEnabled() ? fusedConv1d(x, filters, dilation) : null) ?? windowMatmul(x, filters, dilation);
 }

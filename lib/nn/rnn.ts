@@ -10,10 +10,19 @@
 // Layout (PyTorch's, transposed to the course's x·W convention): for G gates of width H,
 //   wIh [inDim, G·H] = weight_ih_lK.T   wHh [H, G·H] = weight_hh_lK.T   bIh [G·H] = bias_ih_lK   bHh [G·H] = bias_hh_lK
 // with the gates side by side in PyTorch's order: LSTM (i, f, g, o), GRU (r, z, n).
+//
+// `lstmRecur` and `gruRecur` below are the readable definition of each step. Training runs the same math as
+// fused kernels where the backend has them (lib/engine/fused: TensorFlow's own LSTM cell on the native backend,
+// one loop kernel on wasm and cpu), because a dozen tiny ops per step made the RNN 5-10x slower than PyTorch;
+// NLU_FUSED=off runs the readable version, and the tests hold both to PyTorch's numbers.
 import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
+import { checkShapes } from "./check";
 import { Rng } from "../random";
-import { fusedKernelsEnabled, jsLstmAvailable, jsLstmRecurrence, nativeLstmSequence, nativeLstmStep, onNativeBackend } from "../engine/fused";
+import {
+  BlockCellWeights, fusedKernelsEnabled, jsGruRecurrence, jsLstmRecurrence, jsRecurrenceAvailable, nativeLstmSequence, nativeLstmStep,
+  onNativeBackend, opsGruRecurrence,
+} from "../engine/fused";
 
 export type RnnCell = "lstm" | "gru";
 export const RNN_CELLS: readonly RnnCell[] = ["lstm", "gru"];
@@ -104,6 +113,8 @@ export class RecurrentCell extends Module {
   readonly wHh: tf.Variable;
   readonly bIh: tf.Variable;
   readonly bHh: tf.Variable;
+  /** The native LSTM step's rearranged weights, kept while the parameters are unchanged (lib/engine/fused). */
+  private readonly blockCellWeights = new BlockCellWeights();
 
   constructor(opts: RecurrentCellOptions) {
     super();
@@ -135,20 +146,16 @@ export class RecurrentCell extends Module {
 
   /** One step. x: [batch, inDim], state from zeroState or the previous step -> the next state. */
   step(x: tf.Tensor2D, state: RnnState): RnnState {
+    checkShapes("RecurrentCell.step", { x: [x, ["batch", this.inDim]] }, "x holds one token's input per sequence.");
     this.checkState(state, x.shape[0]);
-    if (x.rank !== 2 || x.shape[1] !== this.inDim) {
-      throw new Error(`RecurrentCell.step: x has shape [${x.shape}], expected [batch, ${this.inDim}] (inDim).`);
-    }
-    const fused = this.fusedLstm();
-    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights());
+    const fused = this.fusedKernel("step");
+    if (fused === "native") return nativeLstmStep(x, state.h, state.c!, ...this.weights(), this.blockCellWeights);
     return tidy(() => {
       const gates = tf.add(tf.matMul(x, this.wIh as tf.Tensor2D), this.inputBias()) as tf.Tensor2D;
-      if (fused === "js") {
-        const [B, H] = [x.shape[0], this.hidden];
-        const next = jsLstmRecurrence(gates.reshape([1, B, 4 * H]), this.wHh as tf.Tensor2D, state.h, state.c!);
-        return { h: next.h.reshape([B, H]) as tf.Tensor2D, c: next.c.reshape([B, H]) as tf.Tensor2D };
-      }
-      return this.recur(gates, state);
+      if (fused === null) return this.recur(gates, state);
+      const [B, H] = [x.shape[0], this.hidden];
+      const next = this.recurrence(fused, gates.reshape([1, B, -1]) as tf.Tensor3D, state);
+      return { h: next.h.reshape([B, H]), ...(next.c ? { c: next.c.reshape([B, H]) } : {}) } as RnnState;
     });
   }
 
@@ -158,16 +165,16 @@ export class RecurrentCell extends Module {
    * all steps at once; only the recurrent half (h·W_hh) waits for the previous step.
    */
   run(x: tf.Tensor3D, initial?: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+    checkShapes("RecurrentCell.run", { x: [x, ["time", "batch", this.inDim]] }, "run() reads time-major input.");
     const [T, B, inDim] = x.shape;
-    if (x.rank !== 3 || inDim !== this.inDim) throw new Error(`RecurrentCell.run: x has shape [${x.shape}], expected [time, batch, ${this.inDim}].`);
     if (initial) this.checkState(initial, B);
     return tidy(() => {
       let state = initial ?? this.zeroState(B);
-      const fused = this.fusedLstm();
+      const fused = this.fusedKernel("sequence");
       if (fused === "native") return nativeLstmSequence(x, state.h, state.c!, ...this.weights());
       const GH = GATES[this.cell] * this.hidden;
       const gates = tf.add(tf.matMul(x.reshape([T * B, inDim]), this.wIh as tf.Tensor2D), this.inputBias()).reshape([T, B, GH]) as tf.Tensor3D;
-      if (fused === "js") return jsLstmRecurrence(gates, this.wHh as tf.Tensor2D, state.h, state.c!);
+      if (fused !== null) return this.recurrence(fused, gates, state);
       const hs: tf.Tensor2D[] = [];
       const cs: tf.Tensor2D[] = [];
       // (tfjs 4.22's gradient of unstack fails for a single slice: a length-1 sequence is reshaped instead.)
@@ -183,12 +190,28 @@ export class RecurrentCell extends Module {
   }
 
   /**
-   * Which fused LSTM kernel runs here (lib/engine/fused; same math, one kernel instead of a dozen per step):
-   * TensorFlow's own cell on the native backend, the course's recurrence kernel on wasm and cpu.
+   * Which fused kernel runs here (lib/engine/fused; same math as recur(), far fewer kernels per step). Whole
+   * sequences: on native TensorFlow its own LSTM kernel, and for PyTorch's GRU (TensorFlow has no such cell) tfjs
+   * ops with a hand-written backward pass; on wasm and cpu the course's recurrence kernels. Single steps (a
+   * decoder): only where that measured faster than the plain ops — TensorFlow's LSTM cell, the wasm/cpu GRU kernel.
    */
-  private fusedLstm(): "native" | "js" | null {
-    if (this.cell !== "lstm" || !fusedKernelsEnabled()) return null;
-    return onNativeBackend() ? "native" : jsLstmAvailable() ? "js" : null;
+  private fusedKernel(use: "sequence" | "step"): "native" | "ops" | "js" | null {
+    if (!fusedKernelsEnabled()) return null;
+    if (onNativeBackend()) return this.cell === "lstm" ? "native" : use === "sequence" ? "ops" : null;
+    if (!jsRecurrenceAvailable()) return null;
+    return use === "sequence" || this.cell === "gru" ? "js" : null;
+  }
+
+  /** A fused recurrence from the input half of every gate. gates: [T, B, G·H] = x·W_ih + bias. */
+  private recurrence(kind: "ops" | "js", gates: tf.Tensor3D, state: RnnState): { h: tf.Tensor3D; c?: tf.Tensor3D } {
+    const [wHh, bHh] = [this.wHh as tf.Tensor2D, this.bHh as tf.Tensor1D];
+    if (this.cell === "lstm") return jsLstmRecurrence(gates, wHh, state.h, state.c!);
+    return { h: kind === "js" ? jsGruRecurrence(gates, wHh, bHh, state.h) : opsGruRecurrence(gates, wHh, bHh, state.h) };
+  }
+
+  override dispose(): void {
+    this.blockCellWeights.dispose();
+    super.dispose();
   }
 
   private weights(): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
@@ -219,10 +242,8 @@ export class RecurrentCell extends Module {
  * Per-sequence lengths from a right-padded mask [batch, time] of 1s (real tokens) then 0s (padding).
  * Read on the CPU: it is tiny, and a mask with a hole or an empty row is an error here, not a wrong state later.
  */
-function maskLengths(mask: tf.Tensor2D, x: tf.Tensor3D): number[] {
-  if (mask.rank !== 2 || x.rank !== 3 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
-    throw new Error(`RnnEncoder: x [${x.shape}] and mask [${mask.shape}] must be [batch, time, inDim] and [batch, time].`);
-  }
+function maskLengths(mask: tf.Tensor2D, x: tf.Tensor3D, inDim: number): number[] {
+  checkShapes("RnnEncoder", { x: [x, ["batch", "time", inDim]], mask: [mask, ["batch", "time"]] }, "mask holds 1 per real token, 0 per pad.");
   const [B, T] = mask.shape;
   const m = mask.dataSync();
   const lengths: number[] = [];
@@ -295,12 +316,15 @@ export class RnnEncoder extends Module {
    *   finalStates: one per layer, each direction's state after reading its whole sequence (forward: after the
    *   last real token; backward: after reading back to the first), forward ‖ backward: h (and c) [b, width].
    * The finalStates of a stacked encoder initialise a decoder of the same depth (Sutskever et al. 2014).
+   * With `layerOutputs: true` (analysis, lib/analysis) also every layer's outputs, [b, t, width] each.
    */
-  encode(x: tf.Tensor3D, mask: tf.Tensor2D): { outputs: tf.Tensor3D; finalStates: RnnState[] } {
-    const lengths = maskLengths(mask, x);
-    if (x.shape[2] !== this.cells[0][0].inDim) {
-      throw new Error(`RnnEncoder: x has width ${x.shape[2]}, expected inDim ${this.cells[0][0].inDim}.`);
-    }
+  encode(x: tf.Tensor3D, mask: tf.Tensor2D, opts: { layerOutputs?: boolean } = {}): { outputs: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] } {
+    return this.read(x, mask, true, opts.layerOutputs ?? false) as { outputs: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] };
+  }
+
+  /** encode(), without the last layer's outputs when `outputs` is false (final() needs only the states). */
+  private read(x: tf.Tensor3D, mask: tf.Tensor2D, outputs: boolean, withLayers = false): { outputs?: tf.Tensor3D; finalStates: RnnState[]; layerOutputs?: tf.Tensor3D[] } {
+    const lengths = maskLengths(mask, x, this.cells[0][0].inDim);
     return tidy(() => {
       const [B, T] = mask.shape;
       // Time-major rows t·B + b. `reverse` maps each row to its mirror within the sequence's own length (padding
@@ -314,7 +338,9 @@ export class RnnEncoder extends Module {
 
       let input = x.transpose([1, 0, 2]) as tf.Tensor3D; // [T, B, in]
       const finalStates: RnnState[] = [];
-      for (const layer of this.cells) {
+      const layerOutputs: tf.Tensor3D[] = [];
+      this.cells.forEach((layer, k) => {
+        const last = k === this.cells.length - 1;
         const outs: tf.Tensor3D[] = [];
         const hs: tf.Tensor2D[] = [];
         const cs: tf.Tensor2D[] = [];
@@ -323,13 +349,15 @@ export class RnnEncoder extends Module {
           const run = cell.run(xs);
           hs.push(rows(run.h, lastIdx) as tf.Tensor2D);
           if (run.c) cs.push(rows(run.c, lastIdx) as tf.Tensor2D);
-          outs.push(d === 0 ? run.h : (rows(run.h, reverseIdx).reshape([T, B, this.hidden]) as tf.Tensor3D));
+          if (outputs || !last) outs.push(d === 0 ? run.h : (rows(run.h, reverseIdx).reshape([T, B, this.hidden]) as tf.Tensor3D));
         });
-        input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
+        if (outs.length) input = tf.mul(outs.length === 1 ? outs[0] : tf.concat(outs, 2), maskT) as tf.Tensor3D;
         const join = (xs: tf.Tensor2D[]) => (xs.length === 1 ? xs[0] : (tf.concat(xs, 1) as tf.Tensor2D));
         finalStates.push(this.cell === "lstm" ? { h: join(hs), c: join(cs) } : { h: join(hs) });
-      }
-      return { outputs: input.transpose([1, 0, 2]) as tf.Tensor3D, finalStates };
+        if (withLayers) layerOutputs.push(input.transpose([1, 0, 2]) as tf.Tensor3D);
+      });
+      const out = { outputs: outputs ? (input.transpose([1, 0, 2]) as tf.Tensor3D) : undefined, finalStates };
+      return withLayers ? { ...out, layerOutputs } : out;
     });
   }
 
@@ -344,7 +372,7 @@ export class RnnEncoder extends Module {
    */
   final(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const { finalStates } = this.encode(x, mask);
+      const { finalStates } = this.read(x, mask, false);
       return finalStates[finalStates.length - 1].h;
     });
   }

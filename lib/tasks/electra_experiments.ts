@@ -1,19 +1,20 @@
 // The experiments of notebook 04, one call each: pre-train a model (cached, with held-out evaluations along
 // the way), fine-tune it on a small slice of SST-2, and read its frozen features with a linear probe.
 //
-//   const run = await pretrainElectra({ name: "electra-s0", model: { ...arch, objective: "electra" }, corpus, settings });
+//   const run = await runPretraining({ name: "electra-s0", model: { ...arch, objective: "electra" }, corpus, settings });
 //   run.evals            // held-out losses vs their yardsticks every `evalEvery` steps (see lib/models/electra_eval)
 //   await finetuneSst2(run.model, sst, { seed: 0 })      // SST-2 dev accuracy
 //   await frozenReadout(run.model.main, sst)             // linear-probe accuracy and feature collapse
 import * as fs from "fs";
 import * as path from "path";
 import { ElectraModel, ElectraOptions, TokenIds } from "../models/electra";
-import { PretrainingEval, evaluatePretraining, linearProbe, meanPairwiseCosine, sentenceFeatures } from "../models/electra_eval";
+import { linearProbe, meanPairwiseCosine, sentenceFeatures } from "../models/electra_eval";
 import { checkpointDir, pretrainCached } from "../models/pretrain_cache";
 import { LabelledIds } from "../models/classifier";
 import { TransformerEncoder } from "../nn/transformer";
 import { Trainer } from "../train/trainer";
 import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+import { ElectraCurves, StepEval, pretrainElectra } from "./electra_pretrain";
 import { loadSst2, LoadOptions } from "../data/corpora";
 import { WordPieceTokenizer } from "../data/wordpiece";
 import { Rng } from "../random";
@@ -38,22 +39,13 @@ export interface PretrainSettings {
   seed?: number;
 }
 
-/** Per-step training metrics (moving targets: each batch is new text). */
-export interface PretrainCurves {
-  total: number[];
-  mlm: number[];
-  main: number[];
-  accReplaced: number[];
-  accOriginal: number[];
-  replacedFraction: number[];
-}
-
 export interface PretrainResult {
   name: string;
   model: ElectraModel;
-  curves: PretrainCurves;
+  /** Per-step training metrics (moving targets: each batch is new text). */
+  curves: ElectraCurves;
   /** Held-out evaluations, step 0 (untrained) first. */
-  evals: (PretrainingEval & { step: number })[];
+  evals: StepEval[];
   /** Seconds the pre-training took when it ran (also when loaded from the cache). */
   seconds: number;
   loaded: boolean;
@@ -63,20 +55,22 @@ export interface PretrainResult {
 
 const snapshotDir = (name: string, step: number): string => checkpointDir(`${name}-at${step}`);
 // JSON stores NaN as null: read numbers back as numbers.
-const numbers = (xs: unknown[]): number[] => xs.map((v) => (typeof v === "number" ? v : Number.NaN));
+const numeric = <T>(o: Record<string, unknown>): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => (typeof x === "number" ? x : Number.NaN)) : typeof v === "number" ? v : Number.NaN])) as T;
 
 /**
- * Pre-train one ElectraModel (any objective) on the corpus's windows with the ONE Trainer, evaluating on held-out
- * windows as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training.
+ * One pre-training experiment: build an ElectraModel (any objective) for the corpus, start its MLM heads at the
+ * unigram distribution, pre-train it with pretrainElectra on the corpus's windows, evaluating on held-out windows
+ * as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training.
+ * `init`: two-stage pre-training, the main encoder starts from that model's (ElectraModel.initMainFrom).
  */
-export async function pretrainElectra(o: { name: string; model: Omit<ElectraOptions, "vocabSize">; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
+export async function runPretraining(o: { name: string; model: Omit<ElectraOptions, "vocabSize">; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
   const s = o.settings;
   const evalEvery = s.evalEvery ?? Math.max(1, Math.round(s.steps / 8));
   const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
   const snapshots = s.snapshots ?? [];
   const key = {
     // Bump `recipe` when what a run does changes without its settings changing, so stale caches retrain.
-    recipe: 2, ...s, evalEvery, snapshots, unigramInit: s.unigramInit ?? true, generatorUnigramInit: s.generatorUnigramInit ?? false, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
+    recipe: 3, ...s, evalEvery, snapshots, unigramInit: s.unigramInit ?? true, generatorUnigramInit: s.generatorUnigramInit ?? false, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
     init: o.init ? JSON.stringify(o.init.config()) : null,
   };
   const missing = snapshots.some((k) => !fs.existsSync(path.join(snapshotDir(o.name, k), "manifest.json")));
@@ -89,40 +83,20 @@ export async function pretrainElectra(o: { name: string; model: Omit<ElectraOpti
     train: async (model) => {
       if (o.init) model.initMainFrom(o.init);
       if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts, { generator: s.generatorUnigramInit ?? false });
-      const curves: PretrainCurves = { total: [], mlm: [], main: [], accReplaced: [], accOriginal: [], replacedFraction: [] };
-      const evals: (PretrainingEval & { step: number })[] = [{ step: 0, ...evaluatePretraining(model, heldOut) }];
-      const t0 = Date.now();
-      const trainer = new Trainer(model, {
-        batchSize: s.batchSize, maxSteps: s.steps, epochs: 1000, learningRate: s.learningRate, seed: s.seed ?? 0, clipNorm: 1, plot: false,
-        schedule: { kind: "linear", warmupSteps: Math.max(1, Math.round(s.steps * (s.warmupFraction ?? 0.1))) },
-        onStep: (info) => {
-          const m = model.lastMetrics!;
-          curves.total.push(m.total);
-          curves.mlm.push(m.mlmLoss);
-          curves.main.push(m.mainLoss);
-          curves.accReplaced.push(m.discAccReplaced);
-          curves.accOriginal.push(m.discAccOriginal);
-          curves.replacedFraction.push(m.replacedFraction);
-          if (info.step % evalEvery === 0 || info.step === s.steps) evals.push({ step: info.step, ...evaluatePretraining(model, heldOut) });
-          if (snapshots.includes(info.step)) saveCheckpoint(snapshotDir(o.name, info.step), model, { config: model.config() });
-        },
+      const run = await pretrainElectra({
+        model, examples: o.corpus.train, steps: s.steps, batchSize: s.batchSize, learningRate: s.learningRate, warmupFraction: s.warmupFraction,
+        seed: s.seed ?? 0, heldOut, evalEvery, snapshots: { steps: snapshots, save: (step, m) => saveCheckpoint(snapshotDir(o.name, step), m, { config: m.config() }) },
       });
-      try {
-        await trainer.fit(o.corpus.train);
-      } finally {
-        trainer.dispose();
-      }
-      return { curves, evals, seconds: (Date.now() - t0) / 1000 };
+      return { curves: run.curves, evals: run.evals, seconds: run.seconds };
     },
   });
-  const c = r.result.curves as unknown as Record<keyof PretrainCurves, unknown[]>;
-  const curves = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, numbers(v)])) as unknown as PretrainCurves;
-  const evals = (r.result.evals as unknown as Record<string, unknown>[]).map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === "number" ? v : Number.NaN]))) as unknown as (PretrainingEval & { step: number })[];
+  const curves = numeric<ElectraCurves>(r.result.curves as unknown as Record<string, unknown>);
+  const evals = (r.result.evals as unknown as Record<string, unknown>[]).map((e) => numeric<StepEval>(e));
   const flopsPerStep = r.model.trainingFlops({ batchSize: s.batchSize, seqLen: o.corpus.windowLength + 1 }).training;
   return { name: o.name, model: r.model, curves, evals, seconds: r.result.seconds, loaded: r.loaded, flopsPerStep };
 }
 
-/** A model saved at `step` of run `name` by pretrainElectra's snapshots (same options as the run). */
+/** A model saved at `step` of run `name` by runPretraining's snapshots (same options as the run). */
 export function loadSnapshot(name: string, step: number, options: ElectraOptions): ElectraModel {
   const model = new ElectraModel(options);
   loadCheckpoint(snapshotDir(name, step), model, { config: model.config() });

@@ -4,7 +4,8 @@
 //
 //   const corpus = await preparePretrainingCorpus({ reviews: 20000, vocabSize: 8000, windowLength: 63 });
 //   corpus.train            // TokenIds[]: windows of exactly 63 ids ([CLS] is added by the model)
-//   corpus.unigramEntropy   // nats: the MLM loss of a model that ignores the context
+//   corpus.unigramEntropy   // nats: the MLM loss of a model that ignores the context, on the training windows
+//   corpus.heldOutUnigram   // nats: that model's loss on the held-out windows: the line held-out losses are read against
 //
 // The tokenizer is cached as JSON under checkpoints/ (keyed by every setting), so re-runs skip its training.
 import * as crypto from "crypto";
@@ -14,6 +15,7 @@ import { loadImdbUnlabelled, LoadOptions } from "../data/corpora";
 import { packSequences } from "../data/packing";
 import { trainWordPiece, WordPieceJSON, WordPieceTokenizer } from "../data/wordpiece";
 import { FIRST_ORDINARY_ID } from "../models/masking";
+import { unigramLogProbs } from "../models/electra_heads";
 import { checkpointDir } from "../models/pretrain_cache";
 import { TokenIds } from "../models/electra";
 
@@ -44,9 +46,25 @@ export interface PretrainingCorpus {
   windowLength: number;
   /** Entropy (nats) of the ordinary-token frequencies of the training windows: a context-free MLM's loss. */
   unigramEntropy: number;
+  /**
+   * The same context-free model (the training windows' frequencies, smoothed as unigramLogProbs) scored on the
+   * held-out windows' ordinary tokens, in nats: the yardstick for HELD-OUT MLM losses (text never trained on has
+   * some rarer tokens, so it sits a little above unigramEntropy). An MLM head started with setUnigramPrior
+   * scores about this at step 0.
+   */
+  heldOutUnigram: number;
   /** Ordinary-token counts by id (the unigram distribution), for yardsticks and plots. */
   tokenCounts: Map<number, number>;
   stats: { reviews: number; heldOutReviews: number; tokens: number; tokensPerReview: number; seconds: number };
+}
+
+/** Mean -log p(id) over the ordinary ids of some windows, p given as log-probabilities by id (a cross-entropy, nats). */
+export function crossEntropyOf(windows: TokenIds[], logProbs: readonly number[]): number {
+  let s = 0;
+  let n = 0;
+  for (const w of windows) for (const id of w.ids) if (id >= FIRST_ORDINARY_ID) (s -= logProbs[id], n++);
+  if (n === 0) throw new Error("crossEntropyOf: the windows hold no ordinary token.");
+  return s / n;
 }
 
 /** Entropy (nats) of the empirical distribution of ordinary ids over some windows. */
@@ -98,9 +116,10 @@ export async function preparePretrainingCorpus(opts: PretrainingCorpusOptions = 
   const train = packSequences(encode(trainTexts), { length: windowLength }).map((ids) => ({ ids }));
   const heldOut = packSequences(encode(texts.slice(reviews - heldOutReviews)), { length: windowLength }).map((ids) => ({ ids }));
   const { entropy, counts } = unigramEntropy(train);
+  const heldOutUnigram = crossEntropyOf(heldOut, unigramLogProbs(counts, tokenizer.size));
   const tokens = train.length * windowLength;
   return {
-    tokenizer, train, heldOut, windowLength, unigramEntropy: entropy, tokenCounts: counts,
+    tokenizer, train, heldOut, windowLength, unigramEntropy: entropy, heldOutUnigram, tokenCounts: counts,
     stats: { reviews: trainTexts.length, heldOutReviews, tokens, tokensPerReview: tokens / trainTexts.length, seconds: (Date.now() - t0) / 1000 },
   };
 }

@@ -6,6 +6,7 @@ import { Trainable, TensorBatch } from "../train/model";
 import { Trainer, TrainerOptions } from "../train/trainer";
 import { checkpointDir, pretrainCached } from "../models/pretrain_cache";
 import { mode } from "../mode";
+import { InterruptedError } from "../interrupt";
 import { StepDecoder, greedyDecode } from "../decode";
 import { Seq2SeqBatch, Seq2SeqCodec } from "../data/seq2seq";
 import { RnnSeq2Seq, RnnSeq2SeqOptions } from "../models/seq2seq/rnn_seq2seq";
@@ -53,6 +54,9 @@ export async function fitCached<P, B extends TensorBatch, M extends Module & Tra
       const trainer = new Trainer<P, B>(model, opts.trainer);
       try {
         const h = await trainer.fit(opts.train);
+        // Stopped by the stop button: the weights are only partly trained, so they must not be cached as if
+        // finished (the next run would load them silently). The model object keeps what was trained.
+        if (h.interrupted) throw new InterruptedError(`training ${opts.name} (after ${h.steps.length} steps; nothing was cached)`);
         return { losses: h.steps.map((s) => s.loss), seconds: h.seconds };
       } finally {
         trainer.dispose();

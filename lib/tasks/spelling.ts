@@ -11,6 +11,7 @@
 import { loadSpelling, LoadOptions, SpellingList } from "../data/corpora";
 import { editDistance } from "../eval/sequence_metrics";
 import { Rng } from "../random";
+import { throwIfInterrupted } from "../interrupt";
 import { Seq2SeqTask, buildTask } from "./seq2seq_task";
 
 export const SPELLING_LISTS: readonly SpellingList[] = ["birkbeck", "holbrook", "aspell", "wikipedia"];
@@ -109,6 +110,19 @@ export class NearestWordCorrector {
       }
     }
     return best;
+  }
+
+  /** `candidates` for many misspellings, yielding to the event loop now and then so the stop button works. */
+  async candidatesAll(misspellings: readonly string[], k = 5): Promise<Ranked[][]> {
+    const out: Ranked[][] = [];
+    for (let i = 0; i < misspellings.length; i++) {
+      if (i % 100 === 0) {
+        await new Promise((r) => setImmediate(r));
+        throwIfInterrupted("the edit-distance baseline");
+      }
+      out.push(this.candidates(misspellings[i], k));
+    }
+    return out;
   }
 }
 

@@ -11,6 +11,7 @@
 // (lib/models/distiller.ts) turns these into a model the one Trainer trains.
 import * as tf from "@tensorflow/tfjs";
 import { targetLogProbs } from "./losses";
+import { checkShapes } from "../nn/check";
 
 function checkTemperature(temperature: number): void {
   if (!(Number.isFinite(temperature) && temperature > 0)) {
@@ -76,6 +77,7 @@ function stackTeachers(list: tf.Tensor2D[]): tf.Tensor3D {
  * weights [n] → scalar, in nats.
  */
 export function hardLabelLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar {
+  checkShapes("hardLabelLoss", { logits: [logits, ["n", "k"]], weights: [weights, ["n"]] }, "Give one weight per example.");
   return tf.tidy(() => {
     const nll = tf.neg(targetLogProbs(logits, labels));
     if (!weights) return tf.mean(nll) as tf.Scalar;

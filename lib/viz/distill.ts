@@ -28,9 +28,11 @@ export interface StudentsViewOptions {
 export function studentsView(o: StudentsViewOptions): { table: Table; chart?: Figure } {
   const refs = o.references ?? [];
   const base = refs[0]?.params;
+  // Numeric columns hold numbers, NaN where a value does not apply (shown as a dash), never "": the rows stay
+  // usable as data (sorting, a DataFrame's filters and means).
   const rows = [
-    ...refs.map((r) => ({ model: r.name, "dev accuracy": r.accuracy, "± std (seeds)": "", seeds: "", parameters: r.params, "× smaller": base ? base / r.params : "" })),
-    ...o.rows.map((r) => ({ model: r.name, "dev accuracy": r.mean, "± std (seeds)": r.n > 1 ? r.std : "", seeds: r.n, parameters: r.params, "× smaller": base ? base / r.params : "" })),
+    ...refs.map((r) => ({ model: r.name, "dev accuracy": r.accuracy, "± std (seeds)": NaN, seeds: NaN, parameters: r.params, "× smaller": base ? base / r.params : NaN })),
+    ...o.rows.map((r) => ({ model: r.name, "dev accuracy": r.mean, "± std (seeds)": r.n > 1 ? r.std : NaN, seeds: r.n, parameters: r.params, "× smaller": base ? base / r.params : NaN })),
   ];
   const table = showTable(rows, { title: o.title, precision: 3 });
   const text = `[students] ${o.title}: ${o.rows.map((r) => `${r.name} ${r.mean.toFixed(3)}`).join(", ")}`;

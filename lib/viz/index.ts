@@ -14,6 +14,8 @@ export { showTable } from "./table";
 export type { FrameLike, Row, TableOptions, Table, CellColours } from "./table";
 export { progress, duration } from "./progress";
 export type { Progress, ProgressOptions, Metrics, ProgressMode } from "./progress";
+export { probeHeatmap, ckaHeatmap, projectionScatter, selfSimilarityChart, sentenceMap, headTypeHeatmap, attentionHeatmap } from "./analysis";
+export type { ProbeValue } from "./analysis";
 export { studentsView, temperatureView } from "./distill";
 export type { StudentRow, StudentsViewOptions, TemperatureViewOptions } from "./distill";
 export { alignmentHeatmap, movingAverage } from "./alignment";

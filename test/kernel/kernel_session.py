@@ -143,4 +143,10 @@ class Session:
         try:
             self.kc.stop_channels()
         finally:
-            self.km.shutdown_kernel(now=True)
+            if self.km.is_alive():
+                self.km.shutdown_kernel(now=True)
+            else:
+                self.km.cleanup_resources()
+            # The manager's zmq context (else Python warns about it, later, in whatever test runs then).
+            if not self.km.context.closed:
+                self.km.context.destroy(linger=0)

@@ -41,19 +41,31 @@ def ts_version() -> str:
     return json.loads((ROOT / "node_modules/@tslab/typescript-for-tslab/package.json").read_text())["version"]
 
 
-class KernelTestCase(unittest.TestCase):
-    """One kernel per class (a kernel start costs seconds); each test leaves it usable for the next."""
+ENV = {"TSLAB_INTERRUPT_GRACE_MS": str(GRACE_MS)}
+_shared: Session | None = None
 
-    env: dict = {"TSLAB_INTERRUPT_GRACE_MS": str(GRACE_MS)}
+
+def tearDownModule() -> None:
+    if _shared is not None:
+        _shared.close()
+
+
+class KernelTestCase(unittest.TestCase):
+    """The classes share one kernel (a start costs seconds; each test leaves it usable for the next), unless they
+    need other settings (`env`), then they get their own."""
+
+    env: dict = ENV
     k: Session
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.k = Session(env=cls.env)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.k.close()
+        global _shared
+        if cls.env is ENV:
+            _shared = _shared or Session(env=ENV)
+            cls.k = _shared
+        else:
+            cls.k = Session(env=cls.env)
+            cls.addClassCleanup(cls.k.close)
 
     def assertOk(self, r) -> None:
         self.assertEqual(r.status, "ok", f"reply {r.content}; outputs {r.outputs}")
@@ -181,6 +193,14 @@ class Item2ErrorsAreJupyterErrors(KernelTestCase):
         self.assertIn(f"    at Cell In[{n}], line 5", tb)
         self.assertNoInternalFrames(tb)
 
+    def test_a_deep_recursion_shows_its_frame_once(self) -> None:
+        r = self.k.execute("function down(n: number): number {\n  return down(n + 1) + 1;\n}\ndown(0);")
+        self.assertEqual((r.content["ename"], r.content["evalue"]), ("RangeError", "Maximum call stack size exceeded"))
+        tb = r.content["traceback"]
+        self.assertIn(f"    at Cell In[{r.content['execution_count']}], line 2 in down", tb)
+        self.assertTrue(any(re.fullmatch(r"    \.\.\. the frame above \d+ more times", l) for l in tb), tb)
+        self.assertLess(len(tb), 8, tb)
+
     def test_compile_error_keeps_code_and_cell_line(self) -> None:
         r = self.k.execute('const ok = 1;\nconst n: number = "not a number";')
         self.assertEqual(r.status, "error")
@@ -294,6 +314,11 @@ class Item6ProtocolDetails(KernelTestCase):
         self.assertEqual(r.outputs[1:], [], "no Out[n] under a chart")  # [0] is execute_input
         self.assertEqual(self.k.execute('({ text: "plain" })').result_text(), "{ text: 'plain' }")
 
+    def test_a_local_module_named_like_a_builtin_can_import_the_builtin(self) -> None:
+        r = self.k.execute('import { notFound } from "./modules/http";\nnotFound', timeout=120)
+        self.assertOk(r)
+        self.assertEqual(r.result_text(), "'Not Found'")
+
     def test_kernel_info_reply(self) -> None:
         c = self.k.request("kernel_info")["content"]
         self.assertEqual(c["status"], "ok")
@@ -360,9 +385,7 @@ class Item7Shutdown(unittest.TestCase):
             self.assertEqual(code, 0, "the kernel exited by itself, not by a signal")
             self.assertLess(time.monotonic() - t0, 2.0)
         finally:
-            k.kc.stop_channels()
-            if k.km.is_alive():
-                k.km.shutdown_kernel(now=True)
+            k.close()
 
 
 class Item9NoOutputIsDropped(KernelTestCase):

@@ -62,7 +62,7 @@ export function fusedConv1d(x: tf.Tensor3D, filters: tf.Tensor3D, dilation: numb
   const [k, , out] = filters.shape;
   const xShape = [b, 1, t, w];
   const fShape = [1, k, w, out];
-  const op = fusedOp(([x_, f_], save) => {
+  const op = fusedOp("FusedConv1d", ([x_, f_], save) => {
     const x4 = x_.reshape(xShape) as tf.Tensor4D;
     const f4 = f_.reshape(fShape) as tf.Tensor4D;
     save([x4, f4]);

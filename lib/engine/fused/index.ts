@@ -3,10 +3,13 @@
 // tfjs ops they replace, which test/rnn-fused.test.ts and test/conv-fused.test.ts check on every backend.
 //
 // NLU_FUSED=off (or withFusedKernels(false, fn)) runs the plain ops instead: to compare, or to rule them out.
-export { onNativeBackend, runNativeOp, Int64Scalar } from "./native";
-export { nativeLstmSequence, nativeLstmStep } from "./lstm_native";
+export { FUSED_OP_NAMES, onNativeBackend, runNativeOp, Int64Scalar } from "./native";
+export { BlockCellWeights, nativeLstmSequence, nativeLstmStep } from "./lstm_native";
 export { fusedConv1d } from "./conv";
-export { jsLstmAvailable, jsLstmRecurrence } from "./lstm_js";
+export { jsLstmRecurrence } from "./lstm_js";
+export { jsGruRecurrence } from "./gru_js";
+export { opsGruRecurrence } from "./gru_ops";
+export { jsRecurrenceAvailable } from "./recurrence";
 
 export const FUSED_ENV = "NLU_FUSED";
 

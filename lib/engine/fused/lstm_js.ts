@@ -1,30 +1,15 @@
-// The LSTM recurrence as one kernel on the wasm and cpu backends (native TensorFlow has its own: lstm_native.ts).
-//
-// The input half of every gate, x·W_ih + b, is one matmul over all time steps, done by ordinary tfjs ops. What
-// remains waits step by step: z_t = gx_t + h_{t−1}·W_hh, then the gates. As tfjs ops that is a dozen kernels
-// per step forward and two or three dozen backward, each with its JS overhead; here it is ONE kernel each way
-// that loops over the steps itself: the product through XNNPACK on a view of the wasm heap (gemm.ts on cpu),
-// the gates as plain loops. Equations (as in lib/nn/rnn.ts, PyTorch's layout i, f, g, o):
+// The LSTM recurrence as one kernel each way on the wasm and cpu backends (the shared loop machinery is in
+// recurrence.ts; native TensorFlow has its own kernels: lstm_native.ts). Given z_t = gx_t + h_{t−1}·W_hh with
+// gx = x·W_ih + b_ih + b_hh precomputed for all steps, in lib/nn/rnn.ts's equations and PyTorch's layout (i, f, g, o):
 //   forward   i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh(z_g);  c_t = f∘c_{t−1} + i∘g;  h_t = o∘tanh(c_t)
 //   backward  (from dh_t, dc_t: the gradients reaching h_t and c_t from outside and from step t+1)
 //             dc = dc_t + dh_t∘o∘(1 − tanh²c_t);  dz_i = dc∘g∘i(1−i);  dz_f = dc∘c_{t−1}∘f(1−f);
 //             dz_g = dc∘i∘(1 − g²);  dz_o = dh_t∘tanh(c_t)∘o(1−o);  dc_{t−1} += dc∘f;  dh_{t−1} += dz·W_hhᵀ
 // The weight gradient dW_hh = Σ_t h_{t−1}ᵀ·dz_t is one matmul over all steps afterwards (in tfjs ops).
 import * as tf from "@tensorflow/tfjs";
-import { gemm } from "../kernels/gemm";
-import { stockKernel } from "../kernels";
-import { CpuBackend, HeapViews, KernelArgs, WasmBackend, heapId, heapOffset, writeShapes } from "../kernels/wasm_heap";
+import { KernelArgs } from "../kernels/wasm_heap";
 import { fusedOp } from "./native";
-
-/** Where the loops read and write: one Float32Array (the wasm heap, or a cpu arena) and float offsets into it. */
-interface Memory {
-  /** The array; read it again after every product or sigmoid (the wasm heap may grow, detaching the old view). */
-  data(): Float32Array;
-  /** out[rows, n] = a[rows, k]·W, with W the kernel's fixed matrix (W_hh forward, W_hhᵀ backward). */
-  product(aOff: number, outOff: number): void;
-  /** out[0..n) = σ(x[0..n)); on wasm one vectorised XNNPACK call (in place allowed). */
-  sigmoid(xOff: number, outOff: number, n: number): void;
-}
+import { Memory, ensureKernels, runLoops } from "./recurrence";
 
 /**
  * Offsets of the forward kernel's arrays: gx [T,B,4H], h0, c0 [B,H] in; hs, cs, tanhC [T,B,H], acts [T,B,4H]
@@ -118,79 +103,8 @@ function lstmBackward(mem: Memory, T: number, B: number, H: number, o: BackwardO
   }
 }
 
-// ---- the kernels: the same loops on the wasm heap and on a cpu arena ----
-
 const FORWARD = "NluLstmRecurrence";
 const BACKWARD = "NluLstmRecurrenceGrad";
-
-/**
- * Lay a kernel's tensors out for the loops and run them: `inputs` are read, `outputs` (name -> shape) written
- * and returned in order; `w` [k, n] is the matrix `product` multiplies by (transposed first when asked). On
- * wasm everything stays on the heap and products go through XNNPACK with W's real id (so XNNPACK packs W once
- * per call); on cpu the tensors are copied into one arena and multiplied by gemm.ts.
- */
-function runLoops(
-  args: KernelArgs, w: tf.TensorInfo, transposeW: boolean, rows: number,
-  inputs: Record<string, tf.TensorInfo>, outputs: Record<string, number[]>,
-  loop: (mem: Memory, off: Record<string, number>) => void,
-): tf.TensorInfo[] {
-  const [k, n] = transposeW ? [w.shape[1], w.shape[0]] : w.shape;
-  const names = Object.keys(outputs);
-  if (tf.getBackend() === "wasm") {
-    const backend = args.backend as WasmBackend;
-    const wasm = backend.wasm;
-    const wk = transposeW ? (stockKernel("Transpose", "wasm")({ inputs: { x: w }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo) : w;
-    const outs = names.map((name) => backend.makeOutput(outputs[name], "float32"));
-    const off: Record<string, number> = {};
-    for (const [name, t] of Object.entries(inputs)) off[name] = heapOffset(backend, t) >> 2;
-    names.forEach((name, i) => (off[name] = heapOffset(backend, outs[i]) >> 2));
-    const views = new HeapViews(backend);
-    const view = (offset: number, size: number) => views.view(4 * offset, size);
-    try {
-      loop(
-        {
-          data: () => wasm.HEAPF32,
-          product: (aOff, outOff) => {
-            const shapes = writeShapes(wasm, [1, rows, k, 1, k, n]);
-            wasm._BatchMatMul(view(aOff, rows * k), shapes, 3, heapId(backend, wk), shapes + 12, 3, 0, 0, view(outOff, rows * n));
-            views.release();
-          },
-          sigmoid: (xOff, outOff, size) => {
-            wasm._Sigmoid(view(xOff, size), view(outOff, size));
-            views.release();
-          },
-        },
-        off,
-      );
-    } finally {
-      views.release();
-      if (wk !== w) backend.disposeData(wk.dataId);
-    }
-    return outs;
-  }
-  const backend = args.backend as CpuBackend;
-  const read = (t: tf.TensorInfo) => backend.readSync(t.dataId) as Float32Array;
-  const arrays = [...Object.values(inputs).map(read), ...names.map((name) => new Float32Array(tf.util.sizeFromShape(outputs[name])))];
-  const wv = read(w);
-  arrays.push(transposeW ? Float32Array.from({ length: wv.length }, (_, i) => wv[(i % n) * k + Math.floor(i / n)]) : wv);
-  const starts = arrays.map((_, i) => arrays.slice(0, i).reduce((sum, x) => sum + x.length, 0));
-  const arena = new Float32Array(starts[starts.length - 1] + arrays[arrays.length - 1].length);
-  arrays.forEach((x, i) => arena.set(x, starts[i]));
-  const off: Record<string, number> = {};
-  [...Object.keys(inputs), ...names].forEach((name, i) => (off[name] = starts[i]));
-  const wOff = starts[starts.length - 1];
-  loop(
-    {
-      data: () => arena,
-      product: (aOff, outOff) => gemm(arena, aOff, arena, wOff, arena, outOff, rows, k, n),
-      sigmoid: (xOff, outOff, size) => {
-        for (let i = 0; i < size; i++) arena[outOff + i] = 1 / (1 + Math.exp(-arena[xOff + i]));
-      },
-    },
-    off,
-  );
-  return names.map((name) => backend.makeTensorInfo(outputs[name], "float32", arena.slice(off[name], off[name] + tf.util.sizeFromShape(outputs[name]))));
-}
 
 function forwardKernel(args: KernelArgs): tf.TensorInfo[] {
   const { gx, wHh, h0, c0 } = args.inputs;
@@ -210,33 +124,15 @@ function backwardKernel(args: KernelArgs): tf.TensorInfo[] {
   );
 }
 
-/** Register the two kernels for wasm and cpu once per process (the registry is global; re-imports find them). */
-function ensureKernels(): void {
-  for (const backendName of ["wasm", "cpu"]) {
-    if (!tf.getKernel(FORWARD, backendName)) {
-      tf.registerKernel({ kernelName: FORWARD, backendName, kernelFunc: forwardKernel as unknown as tf.KernelFunc });
-    }
-    if (!tf.getKernel(BACKWARD, backendName)) {
-      tf.registerKernel({ kernelName: BACKWARD, backendName, kernelFunc: backwardKernel as unknown as tf.KernelFunc });
-    }
-  }
-}
-
-/** Whether the active backend runs the JS recurrence kernels. */
-export function jsLstmAvailable(): boolean {
-  const name = tf.getBackend();
-  return name === "wasm" || name === "cpu";
-}
-
 /**
  * The LSTM recurrence from precomputed input gates. gx: [T, B, 4H] = x·W_ih + b_ih + b_hh (PyTorch's gate
  * order), wHh: [H, 4H], h0, c0: [B, H] -> h, c: [T, B, H]. Differentiable in gx, wHh, h0 and c0.
  */
 export function jsLstmRecurrence(gx: tf.Tensor3D, wHh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D): { h: tf.Tensor3D; c: tf.Tensor3D } {
-  ensureKernels();
+  ensureKernels({ [FORWARD]: forwardKernel, [BACKWARD]: backwardKernel });
   const [T, B, G] = gx.shape;
   const H = G / 4;
-  const op = fusedOp(([gx_, w_, h0_, c0_], save) => {
+  const op = fusedOp("FusedLstmRecurrence", ([gx_, w_, h0_, c0_], save) => {
     const [hs, cs, tanhC, acts] = tf.engine().runKernel(FORWARD, { gx: gx_, wHh: w_, h0: h0_, c0: c0_ }) as tf.Tensor[];
     save([w_, h0_, c0_, hs, cs, tanhC, acts]);
     return {

@@ -28,7 +28,7 @@ export function nativeLstmSequence(
   const H = h0.shape[1];
   const inDim = x.shape[2];
   // One value per customGrad: h and c stacked on the time axis, [2T, B, H].
-  const op = fusedOp(([x_, h0_, c0_, wIh_, wHh_, bIh_, bHh_], save) => {
+  const op = fusedOp("FusedLstmSequence", ([x_, h0_, c0_, wIh_, wHh_, bIh_, bHh_], save) => {
     const w = tf.concat([wIh_, wHh_], 0);
     const b = tf.add(bIh_, bHh_);
     const peep = tf.zeros([H]);
@@ -71,20 +71,54 @@ function gateSwap(H: number): Int32Array {
   return idx;
 }
 
-/** One step in one LSTMBlockCell. x: [B, in], h, c: [B, H] -> h', c': [B, H]. Differentiable in every input. */
+/**
+ * LSTMBlockCell's weights (w in its gate order, b, zero peepholes), kept from one step to the next while the
+ * parameters are unchanged: a decoder calls the cell once per output token with the same weights, so they are
+ * rearranged once per training step instead of once per token. A parameter's data changes identity when an
+ * optimiser assigns it, which is what invalidates the entry. Owned (and disposed) by the cell that uses it.
+ */
+export class BlockCellWeights {
+  private key: object[] = [];
+  private held: { w: tf.Tensor2D; b: tf.Tensor1D; wIfgo: tf.Tensor2D; swap: tf.Tensor1D; peep: tf.Tensor1D } | null = null;
+
+  get(wIh: tf.Tensor2D, wHh: tf.Tensor2D, bIh: tf.Tensor1D, bHh: tf.Tensor1D) {
+    const key = [wIh.dataId, wHh.dataId, bIh.dataId, bHh.dataId];
+    if (!this.held || key.some((k, i) => k !== this.key[i])) {
+      this.dispose();
+      const H = wHh.shape[0];
+      const held = tf.tidy(() => {
+        const swap = tf.tensor1d(gateSwap(H), "int32");
+        const wIfgo = tf.concat([wIh, wHh], 0) as tf.Tensor2D;
+        return { w: tf.gather(wIfgo, swap, 1) as tf.Tensor2D, b: tf.gather(tf.add(bIh, bHh), swap) as tf.Tensor1D, wIfgo, swap, peep: tf.zeros([H]) as tf.Tensor1D };
+      });
+      Object.values(held).forEach((t) => tf.keep(t));
+      this.held = held;
+      this.key = key;
+    }
+    return this.held;
+  }
+
+  dispose(): void {
+    if (this.held) tf.dispose(Object.values(this.held));
+    this.held = null;
+    this.key = [];
+  }
+}
+
+/**
+ * One step in one LSTMBlockCell. x: [B, in], h, c: [B, H] -> h', c': [B, H]. Differentiable in every input.
+ * `weights` keeps the rearranged parameters between calls (see BlockCellWeights).
+ */
 export function nativeLstmStep(
   x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D,
   wIh: tf.Tensor2D, wHh: tf.Tensor2D, bIh: tf.Tensor1D, bHh: tf.Tensor1D,
+  weights: BlockCellWeights,
 ): { h: tf.Tensor2D; c: tf.Tensor2D } {
   const B = x.shape[0];
   const H = h.shape[1];
   const inDim = x.shape[1];
-  const op = fusedOp(([x_, h_, c_, wIh_, wHh_, bIh_, bHh_], save) => {
-    const swap = tf.tensor1d(gateSwap(H), "int32");
-    const wIfgo = tf.concat([wIh_, wHh_], 0);
-    const w = tf.gather(wIfgo, swap, 1);
-    const b = tf.gather(tf.add(bIh_, bHh_), swap);
-    const peep = tf.zeros([H]);
+  const op = fusedOp("FusedLstmCell", ([x_, h_, c_, wIh_, wHh_, bIh_, bHh_], save) => {
+    const { w, b, wIfgo, swap, peep } = weights.get(wIh_ as tf.Tensor2D, wHh_ as tf.Tensor2D, bIh_ as tf.Tensor1D, bHh_ as tf.Tensor1D);
     const [i, cs, f, o, ci, co, hOut] = runNativeOp(
       "LSTMBlockCell",
       [x_, c_, h_, w, peep, peep, peep, b],

@@ -83,16 +83,13 @@ function toOpAttr(b: Binding, a: AttrSpec): OpAttr {
   }
 }
 
-/**
- * Execute TensorFlow op `name` on the native backend; returns its first `numOutputs` outputs as tfjs tensors
- * (tracked by the enclosing tf.tidy like any other). Int64Scalar inputs live only for the call.
- */
-export function runNativeOp(name: string, inputs: (tf.Tensor | Int64Scalar)[], attrs: AttrSpec[], numOutputs: number): tf.Tensor[] {
+/** The TensorFlow call itself: inputs by id (int64 scalars made for the call and deleted after it). */
+function execute(name: string, inputs: (tf.TensorInfo | Int64Scalar)[], attrs: AttrSpec[], numOutputs: number): tf.Tensor[] {
   const backend = nodeBackend();
   const b = backend.binding;
   const temporary: number[] = [];
   const ids = inputs.map((t) => {
-    if (!(t instanceof Int64Scalar)) return backend.getInputTensorIds([t])[0];
+    if (!(t instanceof Int64Scalar)) return backend.getInputTensorIds([t as tf.Tensor])[0];
     const id = b.createTensor([], b.TF_INT64, new Int32Array([t.value, t.value < 0 ? -1 : 0])); // little-endian int64
     temporary.push(id);
     return id;
@@ -105,20 +102,48 @@ export function runNativeOp(name: string, inputs: (tf.Tensor | Int64Scalar)[], a
   }
 }
 
+/**
+ * Execute TensorFlow op `name` on the native backend; returns its first `numOutputs` outputs as tfjs tensors
+ * (tracked by the enclosing tf.tidy like any other). Each op runs as a tfjs kernel named "TF.<name>", registered
+ * on first use, so that tf.profile and memory accounting see it like any other kernel.
+ */
+export function runNativeOp(name: string, inputs: (tf.Tensor | Int64Scalar)[], attrs: AttrSpec[], numOutputs: number): tf.Tensor[] {
+  nodeBackend(); // the error for another backend, before any registration
+  const kernelName = `TF.${name}`;
+  if (!tf.getKernel(kernelName, "tensorflow")) {
+    tf.registerKernel({
+      kernelName,
+      backendName: "tensorflow",
+      kernelFunc: (({ inputs: named, attrs: a }: { inputs: Record<string, tf.TensorInfo>; attrs: { args: (number | Int64Scalar)[]; specs: AttrSpec[]; n: number } }) =>
+        execute(name, a.args.map((x) => (x instanceof Int64Scalar ? x : named[x])), a.specs, a.n)) as unknown as tf.KernelFunc,
+    });
+  }
+  // Tensors go in the input map (by position); int64 scalars, which are not tensors, ride along in the attrs.
+  const named: Record<string, tf.Tensor> = {};
+  const args = inputs.map((t, i) => (t instanceof Int64Scalar ? t : ((named[i] = t), i)));
+  const out = tf.engine().runKernel(kernelName, named, { args, specs: attrs, n: numOutputs } as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? out : [out];
+}
+
 /** What a fused op's forward returns: its one output, and the gradient for each input in order. */
 export interface FusedResult {
   value: tf.Tensor;
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 }
 
+/** Names of the fused ops that have run (profiles list each under its name). */
+export const FUSED_OP_NAMES = new Set<string>();
+
 /**
  * tf.customGrad with typed inputs: `forward(inputs, save)` runs the op and says how to differentiate it. The
- * forward's inner ops are not recorded on the gradient tape; `save` keeps tensors for the backward pass.
+ * forward's inner ops are not recorded on the gradient tape; `save` keeps tensors for the backward pass. The op
+ * runs in a scope called `name`, which is how tf.profile (and `npm run bench -- --profile`) lists it.
  */
-export function fusedOp(forward: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => FusedResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function fusedOp(name: string, forward: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => FusedResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+  FUSED_OP_NAMES.add(name);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return forward(args.slice(0, -1) as tf.Tensor[], save);
   });
-  return (...inputs) => op(...inputs);
+  return (...inputs) => tf.tidy(name, () => op(...inputs));
 }
