@@ -73,14 +73,15 @@ export async function runArchitectureStudy(opts: ArchitectureStudyOptions): Prom
   const gen = task.extra.gen;
   const S = mean(task.train.map((p) => p.source.length));
   const T = mean(task.train.map((p) => p.target.length)) + 1;
-  // Generation stops at EOS; an untrained model never says it, so cap decoding a little beyond the longest gold.
+  // Generation stops at EOS; an untrained model never says it, so cap decoding a little beyond the longest gold
+  // (and at what absolute positions allow).
   const longest = Math.max(...[...task.test, ...(gen ?? [])].map((p) => p.target.length));
   const runs: ArchitectureRun[] = [];
   for (const config of opts.configs) {
     throwIfInterrupted("the architecture study");
     const slug = config.label.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
     const r = await trainTransformerSeq2Seq({ name: `${opts.name ?? "t5-arch"}-${slug}`, task, model: { ...opts.model, architecture: config.architecture, layers: config.layers }, trainer: opts.trainer });
-    const score = (examples: TaskPair[]) => evaluateSeq2Seq({ model: r.model, codec: task.codec, examples, batchSize: 100, maxLength: longest + 10 });
+    const score = (examples: TaskPair[]) => evaluateSeq2Seq({ model: r.model, codec: task.codec, examples, batchSize: 100, maxLength: Math.min(longest + 10, r.model.maxDecodeLength ?? Infinity) });
     runs.push({
       config, parameters: r.model.paramCount(), flopsPerStep: r.model.trainingFlops({ sourceLength: S, targetLength: T, batchSize: opts.trainer.batchSize ?? 32 }),
       losses: r.losses, msPerStep: r.msPerStep, test: await score(task.test), ...(gen ? { gen: await score(gen) } : {}), model: r.model,
