@@ -208,3 +208,23 @@ test("bad options and inputs are named with their fix", () => {
   assert.throws(() => m.collate([{ source: [7, 99], target: [8] }]), /example 0 has id 99, outside the model's vocabulary \(20\)/);
   m.dispose();
 });
+
+test("decoding length: absolute positions cap it at maxTargetLen + 1 with an error naming the fix; relative biases do not", () => {
+  const m = model("encoder-decoder"); // maxTargetLen 7, sinusoidal positions
+  assert.equal(m.maxDecodeLength, 8);
+  assert.equal(m.recomputingDecoder().maxDecodeLength, 8);
+  const sources = [[7, 8, 9]];
+  assert.throws(() => greedyDecode(m, sources, { maxLength: 9 }), /maxLength \(9\) is more than this model can generate: 8 tokens.*maxLength <= 8.*larger maxTargetLen/);
+  assert.throws(() => beamSearch(m, sources, { beamSize: 2, maxLength: 9 }), /maxLength \(9\) is more than this model can generate/);
+  const [h] = greedyDecode(m, sources, { maxLength: 8 });
+  assert.ok(h.tokens.length <= 8);
+  for (const architecture of ["decoder-only", "prefix-lm"] as const) {
+    const [g] = greedyDecode(model(architecture), sources);
+    assert.ok(g.tokens.length <= 8, `${architecture}: ${g.tokens.length} tokens`);
+  }
+  const relative = model("encoder-decoder", { positions: "t5" });
+  assert.equal(relative.maxDecodeLength, undefined);
+  assert.equal(greedyDecode(relative, sources, { maxLength: 12 }).length, 1);
+  m.dispose();
+  relative.dispose();
+});

@@ -33,6 +33,11 @@ export interface StepLoopOptions {
 export function resolveMaxLength(model: StepDecoder, maxLength: number | undefined): number {
   const n = maxLength ?? model.maxTargetLen + 1;
   if (!Number.isInteger(n) || n < 1) throw new Error(`maxLength (${n}) must be a positive integer (tokens to generate, EOS included).`);
+  const cap = model.maxDecodeLength;
+  if (cap !== undefined && n > cap) {
+    throw new Error(`maxLength (${n}) is more than this model can generate: ${cap} tokens (its absolute position embeddings end at maxTargetLen + 1). ` +
+      `Pass maxLength <= ${cap}, or build the model with a larger maxTargetLen.`);
+  }
   return n;
 }
 

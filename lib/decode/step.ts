@@ -40,6 +40,11 @@ export interface StepDecoder {
   readonly targetVocabSize: number;
   /** The longest target the model was built for: the default maximum decoding length. */
   readonly maxTargetLen: number;
+  /**
+   * The most tokens the model can generate at all, EOS included, when something caps it (a table of absolute
+   * position embeddings ends there); undefined when nothing does (an RNN, relative position biases).
+   */
+  readonly maxDecodeLength?: number;
   /** Encode a batch of sources once: the state every row starts decoding from. */
   beginDecoding(sources: number[][]): DecoderState;
   /**

@@ -78,6 +78,8 @@ export interface BartSpellingData {
 }
 
 export interface BartSpellingOptions {
+  /** Reviews read (default all 50,000; fewer load faster). */
+  reviews?: number;
   /** Documents kept (default 20,000) and held out (default 500). */
   documents?: number;
   heldOut?: number;
@@ -96,7 +98,8 @@ export interface BartSpellingOptions {
 export async function prepareBartSpelling(opts: BartSpellingOptions = {}): Promise<BartSpellingData> {
   const seed = opts.seed ?? 0;
   const reviews = await loadImdbUnlabelled({ ...opts.load, sample: opts.sample });
-  const windows = new Rng(seed).shuffle(textWindows(reviews.map((r) => r.toLowerCase()), { maxChars: opts.maxChars ?? 48 }));
+  const used = reviews.slice(0, opts.reviews ?? reviews.length);
+  const windows = new Rng(seed).shuffle(textWindows(used.map((r) => r.toLowerCase()), { maxChars: opts.maxChars ?? 48 }));
   const nHeld = opts.heldOut ?? 500;
   const nDocs = opts.documents ?? 20000;
   if (windows.length < nHeld + 1) throw new Error(`only ${windows.length} documents: lower heldOut (${nHeld}).`);

@@ -18,6 +18,10 @@ import { Seq2SeqCodec, SideOptions } from "../data/seq2seq";
 import { Seq2SeqTask, TaskPair, encodePairs } from "./seq2seq_task";
 import { DecodeStrategy, StepDecoder } from "../decode";
 import { Seq2SeqEvaluation, Seq2SeqMetric, evaluateSeq2Seq } from "../eval/seq2seq_eval";
+import { TrainerOptions } from "../train/trainer";
+import { TransformerSeq2Seq, TransformerSeq2SeqOptions } from "../models/seq2seq/transformer_seq2seq";
+import { throwIfInterrupted } from "../interrupt";
+import { FitCachedResult, trainTransformerSeq2Seq } from "./seq2seq_runs";
 
 /** A task in text-to-text form: its splits re-encoded with the shared vocabulary, every source behind the prefix. */
 export interface TextToTextTask extends Seq2SeqTask {
@@ -171,4 +175,54 @@ export async function evaluateTasks(opts: { model: StepDecoder; tasks: readonly 
     out.push({ task: t.name, prefix: t.prefix, evaluation });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------- multitask vs single
+
+export interface MultitaskStudyOptions {
+  tasks: TextToTextTask[];
+  strategy: MixingStrategy;
+  /** Training steps of the multitask model; each single-task model gets its task's share (steps · r_m). */
+  steps: number;
+  model: Omit<TransformerSeq2SeqOptions, "vocabSize">;
+  /** Trainer settings besides the step budget (batch size, learning rate, schedule, clipping). */
+  trainer: Omit<TrainerOptions<TaskPair>, "maxSteps" | "epochs">;
+  name?: string;
+  seed?: number;
+}
+
+export interface MultitaskStudy {
+  rates: number[];
+  /** The mixed training stream's task shares, as drawn. */
+  drawn: number[];
+  multitask: FitCachedResult<TransformerSeq2Seq>;
+  /** One per task, trained on that task alone for steps · r_m steps: the same examples of it as the multitask model saw. */
+  single: FitCachedResult<TransformerSeq2Seq>[];
+  scores: { multitask: TaskScore[]; single: TaskScore[] };
+}
+
+/**
+ * T5 §3.5.2 at course scale: one model trained on a mixture of tasks vs one model per task at the same budget
+ * (each single-task model sees as many examples of its task as the mixture gave the multitask model, so the
+ * single models together cost what the multitask model costs). Cached; evaluated per task on the test splits.
+ */
+export async function runMultitaskStudy(opts: MultitaskStudyOptions): Promise<MultitaskStudy> {
+  const { tasks, steps } = opts;
+  const batchSize = opts.trainer.batchSize ?? 32;
+  const base = opts.name ?? "t5-multitask";
+  const rates = mixingRates(tasks.map((t) => t.train.length), opts.strategy);
+  const mixed = mixExamples(tasks.map((t) => t.train), { rates, count: steps * batchSize, seed: opts.seed });
+  const drawn = tasks.map((_, m) => mixed.tasks.filter((x) => x === m).length / mixed.tasks.length);
+  const key = { prefixes: tasks.map((t) => t.prefix), sizes: tasks.map((t) => t.train.length), strategy: opts.strategy };
+  const multitask = await trainTransformerSeq2Seq({ name: `${base}-mixture`, task: tasks[0], train: mixed.examples, model: opts.model, trainer: { ...opts.trainer, epochs: 1, maxSteps: steps }, key });
+  const single: FitCachedResult<TransformerSeq2Seq>[] = [];
+  for (const [m, t] of tasks.entries()) {
+    throwIfInterrupted("the multitask study");
+    const maxSteps = Math.max(1, Math.round(steps * drawn[m]));
+    single.push(await trainTransformerSeq2Seq({ name: `${base}-single-${m}`, task: t, model: opts.model, trainer: { ...opts.trainer, epochs: 1_000_000, maxSteps }, key }));
+  }
+  const multiScores = await evaluateTasks({ model: multitask.model, tasks });
+  const singleScores: TaskScore[] = [];
+  for (const [m, t] of tasks.entries()) singleScores.push(...(await evaluateTasks({ model: single[m].model, tasks: [t] })));
+  return { rates, drawn, multitask, single, scores: { multitask: multiScores, single: singleScores } };
 }

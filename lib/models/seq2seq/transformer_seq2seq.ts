@@ -99,6 +99,8 @@ export class TransformerSeq2Seq extends Module implements Trainable<Seq2SeqExamp
   readonly width: number;
   readonly maxSourceLen: number;
   readonly maxTargetLen: number;
+  /** With absolute positions, decoding stops being possible after maxTargetLen + 1 tokens (StepDecoder). */
+  readonly maxDecodeLength?: number;
   readonly embedding: Embedding;
   /** Present for "encoder-decoder" only. */
   readonly encoder?: TransformerEncoder;
@@ -130,6 +132,7 @@ export class TransformerSeq2Seq extends Module implements Trainable<Seq2SeqExamp
     this.vocabSize = this.targetVocabSize = opts.vocabSize;
     const positions = opts.positions ?? "sinusoidal";
     this.absolutePositions = !isRelativeScheme(positions);
+    this.maxDecodeLength = this.absolutePositions ? this.maxTargetLen + 1 : undefined;
     const rng = new Rng(opts.seed ?? 0);
     // One token embedding for every stack (one vocabulary); N(0, 1) as PyTorch's default — with sinusoidal
     // positions the stack uses its own init instead (see TransformerStack).
@@ -298,6 +301,7 @@ export class TransformerSeq2Seq extends Module implements Trainable<Seq2SeqExamp
     return {
       targetVocabSize: this.vocabSize,
       maxTargetLen: this.maxTargetLen,
+      maxDecodeLength: this.maxDecodeLength,
       beginDecoding(sources: number[][]): DecoderState {
         const batch = model.collate(sources.map((source) => ({ source, target: [] })));
         const memory: TensorRecord = { sourceIds: batch.sourceIds, sourceMask: batch.sourceMask };
