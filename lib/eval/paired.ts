@@ -3,9 +3,10 @@
 // standard error of that mean, sd / √n. A claim "A > B" holds when the mean difference exceeds twice its
 // standard error (about a 95% one-sided margin), is reversed below minus twice, and is undecided in between.
 // Pairing removes the examples' own difficulty from the noise, so it decides with far fewer examples than
-// comparing two independent accuracies would.
+// comparing two independent accuracies would. The verdict is the one rule of lib/eval/claims.ts (verdictOf).
+import { Verdict, verdictOf } from "./claims";
 
-export type Verdict = "holds" | "reversed" | "within noise";
+export type { Verdict };
 
 export interface PairedComparison {
   /** Mean of a[i] − b[i]. */
@@ -26,6 +27,5 @@ export function pairedComparison(a: readonly number[], b: readonly number[]): Pa
   const mean = d.reduce((s, x) => s + x, 0) / n;
   const variance = n > 1 ? d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1) : 0;
   const standardError = Math.sqrt(variance / n);
-  const verdict: Verdict = mean > 2 * standardError && mean > 0 ? "holds" : mean < -2 * standardError && mean < 0 ? "reversed" : "within noise";
-  return { difference: mean, standardError, n, verdict };
+  return { difference: mean, standardError, n, verdict: verdictOf(mean, standardError) };
 }

@@ -1,6 +1,10 @@
 // Noise in a comparison of training runs: the same recipe with different seeds gives different scores, so a
 // difference between two recipes means something only against that spread (and against the test set's own
-// sampling noise: with n examples an accuracy p is known to about ±sqrt(p(1−p)/n)).
+// sampling noise: with n examples an accuracy p is known to about ±sqrt(p(1−p)/n)). The verdict is the one rule
+// of lib/eval/claims.ts (verdictOf).
+import { Verdict, verdictOf } from "./claims";
+
+export type { Verdict };
 
 export interface SeedSummary {
   /** Mean over seeds. */
@@ -25,8 +29,6 @@ export function accuracyStdErr(p: number, n: number): number {
   return Math.sqrt((p * (1 - p)) / n);
 }
 
-export type Verdict = "holds" | "reversed" | "within noise";
-
 export interface Comparison {
   /** a.mean − b.mean */
   difference: number;
@@ -41,7 +43,7 @@ export interface Comparison {
  * scored on the same testSize examples, is
  *   se² = std_a²/n_a + std_b²/n_b + p_a(1−p_a)/testSize + p_b(1−p_b)/testSize
  * (the seeds' spread, plus the test set's binomial noise, which more seeds do not shrink); the verdict needs the
- * gap to pass 2·se. The same rule as the ELECTRA lecture's claims table (lib/eval/claims on the electra branch).
+ * gap to pass 2·se: verdictOf, the rule of the ELECTRA lecture's claims table.
  */
 export function compareRuns(a: SeedSummary, b: SeedSummary, opts: { testSize: number }): Comparison {
   const n = opts.testSize;
@@ -52,6 +54,5 @@ export function compareRuns(a: SeedSummary, b: SeedSummary, opts: { testSize: nu
   accuracyStdErr(a.mean, n); // validates testSize
   const noise = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n + binomial(a.mean) + binomial(b.mean));
   const difference = a.mean - b.mean;
-  const verdict: Verdict = difference > 2 * noise ? "holds" : difference < -2 * noise ? "reversed" : "within noise";
-  return { difference, noise, verdict };
+  return { difference, noise, verdict: verdictOf(difference, noise) };
 }
