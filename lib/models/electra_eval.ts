@@ -8,15 +8,12 @@
 //   meanPairwiseCosine(features)         ~1 = collapsed (every sentence looks the same to the encoder)
 //   linearProbe({ train, test })         logistic regression on frozen, standardised features -> accuracy
 import * as tf from "@tensorflow/tfjs";
-import { Module } from "../nn/module";
-import { Linear } from "../nn/layers";
 import { TransformerEncoder } from "../nn/transformer";
 import { padIds } from "../data/batching";
 import { CLS_ID } from "../data/vocab";
-import { ClassifierModel } from "../train/model";
-import { Trainer } from "../train/trainer";
-import { classificationLoss } from "../train/losses";
 import { binaryCrossEntropy, binaryEntropy, rocAuc } from "../eval/binary";
+import { trainProbe } from "../analysis/probe";
+import { toFeatures } from "../analysis/features";
 import { ElectraModel, TokenIds } from "./electra";
 
 export interface PretrainingEval {
@@ -120,55 +117,27 @@ interface Featured {
   x: number[];
   label: number;
 }
-type FeatureBatch = { x: tf.Tensor2D; labels: tf.Tensor1D };
-
-/** Logistic regression over fixed feature vectors (the probe): one Linear layer, trained by the Trainer. */
-class LinearProbeModel extends Module implements ClassifierModel<Featured, FeatureBatch> {
-  readonly linear: Linear;
-  constructor(readonly inDim: number, readonly numClasses: number, seed: number) {
-    super();
-    this.linear = this.addChild("linear", new Linear({ inDim, outDim: numClasses, seed }));
-  }
-  collate(examples: Featured[]): FeatureBatch {
-    return { x: tf.tensor2d(examples.map((e) => e.x)), labels: tf.tensor1d(examples.map((e) => e.label), "int32") };
-  }
-  logits(batch: FeatureBatch): tf.Tensor2D {
-    return this.linear.apply(batch.x) as tf.Tensor2D;
-  }
-  loss(batch: FeatureBatch): tf.Scalar {
-    return tf.tidy(() => classificationLoss(this.logits(batch), batch.labels));
-  }
-  labelOf(e: Featured): number {
-    return e.label;
-  }
-}
 
 export interface LinearProbeOptions {
   train: Featured[];
   test: Featured[];
   numClasses?: number;
-  /** Default 30 epochs of Adam at 1e-2, batch 64. */
+  /** Passes over the training set (default 30; lib/analysis/probe keeps the epoch with the lowest held-out loss). */
   epochs?: number;
   learningRate?: number;
   seed?: number;
 }
 
-/** Train a linear probe on frozen features (standardised with the training set's mean and sd) -> test accuracy. */
+/**
+ * A linear probe on frozen features -> test accuracy: lib/analysis/probe.ts's trainProbe (logistic regression
+ * on features standardised with the training set's statistics, the course's one probe), on { x, label } rows.
+ */
 export async function linearProbe(o: LinearProbeOptions): Promise<number> {
   if (o.train.length === 0 || o.test.length === 0) throw new Error("linearProbe needs training and test examples.");
-  const d = o.train[0].x.length;
-  const mean = new Array(d).fill(0);
-  const sd = new Array(d).fill(0);
-  for (const e of o.train) e.x.forEach((v, j) => (mean[j] += v / o.train.length));
-  for (const e of o.train) e.x.forEach((v, j) => (sd[j] += (v - mean[j]) ** 2 / o.train.length));
-  const z = (xs: Featured[]) => xs.map((e) => ({ label: e.label, x: e.x.map((v, j) => (v - mean[j]) / (Math.sqrt(sd[j]) + 1e-6)) }));
-  const model = new LinearProbeModel(d, o.numClasses ?? 2, o.seed ?? 0);
-  const trainer = new Trainer(model, { epochs: o.epochs ?? 30, batchSize: 64, learningRate: o.learningRate ?? 1e-2, seed: o.seed ?? 0, progress: false, plot: false });
-  try {
-    await trainer.fit(z(o.train));
-    return trainer.score(z(o.test), "accuracy");
-  } finally {
-    trainer.dispose();
-    model.dispose();
-  }
+  const labelled = (xs: Featured[]) => ({ features: toFeatures(xs.map((e) => e.x)), labels: xs.map((e) => e.label) });
+  const r = await trainProbe({
+    train: labelled(o.train), test: labelled(o.test), kind: "linear", numClasses: o.numClasses,
+    epochs: o.epochs ?? 30, batchSize: 64, learningRate: o.learningRate, seed: o.seed,
+  });
+  return r.testAccuracy;
 }
