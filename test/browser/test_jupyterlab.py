@@ -31,6 +31,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "test-browser"
 KERNEL = "TypeScript (nlu-course)"
+HOMEWORK = ("hw_attention", "hw_electra", "hw_seq2seq")
 # Generous: under load a kernel takes ~10 s to start and importing the Trainer (compiling lib/) ~20 s more.
 SLOW = 240_000
 
@@ -77,6 +78,15 @@ class CourseJupyterLab(unittest.TestCase):
             ('await new Promise((r) => setTimeout(r, 3000));\nconsole.log("four");', []),
             ('console.log("five");', []),
         ])
+        # The student version of every assignment, released by nbgrader as `./course release` does, in a scratch
+        # course folder inside the served one (its lib/ is a link to the library, so ../../lib resolves).
+        cls.make_course()
+        release = subprocess.run(
+            [str(ROOT / "course"), "release", *HOMEWORK], env={**os.environ, "NLU_HOMEWORK_DIR": str(cls.folder / "course")},
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        if release.returncode != 0:
+            raise RuntimeError(f"./course release failed:\n{release.stdout}\n{release.stderr}")
         cls.port, cls.token = free_port(), secrets.token_hex(16)
         cls.log = open(SHOTS / "server.log", "w")
         cls.server = subprocess.Popen(
@@ -107,6 +117,14 @@ class CourseJupyterLab(unittest.TestCase):
                 "elsewhere: .venv/bin/python -m playwright install chromium) or set NLU_CHROMIUM=/path/to/chrome. "
                 f"({e})") from e
         cls.addClassCleanup(cls.browser.close)
+
+    @classmethod
+    def make_course(cls) -> None:
+        course = cls.folder / "course"
+        (course / "source").mkdir(parents=True)
+        shutil.copyfile(ROOT / "homework" / "nbgrader_config.py", course / "nbgrader_config.py")
+        for a in HOMEWORK:
+            (course / "source" / a).symlink_to(ROOT / "homework" / "source" / a)
 
     @classmethod
     def stop_server(cls) -> None:
@@ -262,6 +280,20 @@ class CourseJupyterLab(unittest.TestCase):
         self.wait_done(0)
         self.assertEqual(self.output(0).strip(), "42")
         self.shot("new-notebook-2-ran")
+
+    def test_released_homework_opens_with_the_typescript_kernel(self) -> None:
+        """The student version of each assignment opens with the TypeScript kernel, and its first cell runs."""
+        for assignment in HOMEWORK:
+            with self.subTest(assignment=assignment):
+                self.open(f"course/release/{assignment}/{assignment}.ipynb")
+                self.assertEqual(self.kernel_status(), "Idle")
+                self.run_cell(0)
+                self.wait_done(0)
+                cell = self.cells().nth(0)
+                errors = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+                self.assertEqual(errors, 0, self.output(0))
+                self.assertIn("backend:", self.output(0), "the first cell picks the compute backend")
+                self.shot(f"homework-{assignment}")
 
 
 if __name__ == "__main__":
