@@ -128,11 +128,11 @@ export function mostAttended(opts: { weights: number[][]; keys: string[]; query:
 
 // --- section 3: multi-head attention, step by step ---------------------------------------------------------------
 
-export interface WalkthroughStep {
+export type WalkthroughStep = {
   step: string;
   shape: string;
   meaning: string;
-}
+};
 
 export interface MultiHeadWalkthrough {
   steps: WalkthroughStep[];

@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Figure, heatmap, lineChart } from "./plot";
 import { Table, showTable } from "./table";
+import { summarised } from "./display";
 import type { PathLengthRow } from "../tasks/self_attention";
 
 /** The table and log-scale chart of pathLengths' rows (Vaswani et al. 2017, Table 1's maximum path length). */
@@ -32,7 +33,7 @@ export function pathLengthView(rows: PathLengthRow[], opts: { kernel?: number } 
       { name: "self-attention (layers)", x, y: rows.map((r) => r.attention) },
     ],
   });
-  return { table, chart };
+  return summarised({ table, chart }, `[path lengths] ${rows.length} distances, up to ${x[x.length - 1]} tokens apart`, true);
 }
 
 export interface AttentionMapOptions {

@@ -3,6 +3,7 @@
 // macro-F1 per epoch.
 import { Figure, lineChart } from "./plot";
 import { Table, showTable } from "./table";
+import { summarised } from "./display";
 import { accuracy, macroF1 } from "../eval/metrics";
 import type { Sst2Run } from "../tasks/sst2_runs";
 import type { EvalInfo } from "../train/trainer";
@@ -41,5 +42,5 @@ export function sst2RunsView(o: Sst2RunsViewOptions): { table: Table; chart: Fig
     xLabel: "epoch",
     series: o.runs.map((r) => ({ name: r.name, x: r.history.evals.map((e: EvalInfo) => e.epoch), y: r.history.evals.map((e: EvalInfo) => e.valScore ?? NaN) })),
   });
-  return { table, chart };
+  return summarised({ table, chart }, `[SST-2 runs] ${o.title}`, true);
 }

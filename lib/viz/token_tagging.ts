@@ -3,6 +3,7 @@
 import { Figure, lineChart } from "./plot";
 import { Table, showTable } from "./table";
 import { movingAverage } from "./alignment";
+import { summarised } from "./display";
 import type { TaggerRun, RatioSweepRow, DepthStudy } from "../tasks/token_tagging";
 
 function checkRuns(fn: string, runs: readonly TaggerRun[]): void {
@@ -43,7 +44,7 @@ export function ratioSweepView(rows: RatioSweepRow[], opts: { title: string }): 
       { name: "final training loss (mean)", x, y: rows.map((r) => r["final loss (mean)"]) },
     ],
   });
-  return { table, chart };
+  return summarised({ table, chart }, `[MLP ratio sweep] ${opts.title}`, true);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -88,5 +89,5 @@ export function depthStudyView(study: DepthStudy, opts: { depth: number }): { ta
       series: initialGradients.map((g) => ({ name: g.name, x: g.norms.map((_, i) => i), y: g.norms })),
     }),
   ];
-  return { table, charts };
+  return summarised({ table, charts }, `[depth study] ${depth} blocks: ${runs.map((r) => `${r.name} ${r.accuracy.toFixed(3)}`).join(", ")}`, true);
 }
