@@ -12,6 +12,7 @@ fail and say how to get one - they never skip.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -128,6 +129,15 @@ class CourseJupyterLab(unittest.TestCase):
 
     @classmethod
     def stop_server(cls) -> None:
+        # Kernels run in sessions of their own: shut each one down through the server's API first, so that none
+        # outlives the tests (one did, when the server was stopped with kernels still open).
+        try:
+            with urllib.request.urlopen(cls.url("api/kernels"), timeout=10) as r:
+                kernels = json.load(r)
+            for k in kernels:
+                urllib.request.urlopen(urllib.request.Request(cls.url(f"api/kernels/{k['id']}"), method="DELETE"), timeout=30).close()
+        except OSError:
+            pass
         try:
             os.killpg(cls.server.pid, signal.SIGINT)  # as Ctrl-C: Jupyter shuts its kernels down
             cls.server.wait(30)
