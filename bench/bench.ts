@@ -64,6 +64,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 type Times = { wall: number; cpu: number };
+/** The model column's width: the longest reference model name. */
+const NAME_WIDTH = Math.max(...REFERENCE_NAMES.map((n) => n.length));
 /** PyTorch's times per model, with its parameter count (to check the two models are the same size). */
 type TorchTimes = Times & { params: number };
 
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
         trainer.dispose();
         rows.push({ model: name, backend, fused, msPerStep: t.wall, cpuMsPerStep: t.cpu, params, profile });
         const label = `${backend}${fused ? "" : " (plain)"}`;
-        console.log(`  ${label.padEnd(16)} ${name.padEnd(16)} ${t.wall.toFixed(1)} ms/step (CPU ${t.cpu.toFixed(1)} ms), ${params} parameters`);
+        console.log(`  ${label.padEnd(16)} ${name.padEnd(NAME_WIDTH)} ${t.wall.toFixed(1)} ms/step (CPU ${t.cpu.toFixed(1)} ms), ${params} parameters`);
         if (profile) console.log(profile.table);
       }
     }
@@ -172,12 +174,12 @@ async function main(): Promise<void> {
     };
   });
   console.log(`\nload average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (1-minute)`);
-  console.log("model            backend           ours ms   PyTorch ms   ours / PyTorch   | CPU: ours ms  PyTorch ms  ratio | params: ours  PyTorch");
+  console.log(`${"model".padEnd(NAME_WIDTH)} backend           ours ms   PyTorch ms   ours / PyTorch   | CPU: ours ms  PyTorch ms  ratio | params: ours  PyTorch`);
   const f = (x: number | null, digits = 1) => (x === null ? "-" : x.toFixed(digits));
   for (const r of records) {
     const label = `${r.backend}${r.fused ? "" : " (plain)"}`;
     console.log(
-      `${r.model.padEnd(16)} ${label.padEnd(16)} ${f(r.msPerStep).padStart(8)} ${f(r.torchMsPerStep).padStart(12)} ` +
+      `${r.model.padEnd(NAME_WIDTH)} ${label.padEnd(16)} ${f(r.msPerStep).padStart(8)} ${f(r.torchMsPerStep).padStart(12)} ` +
         `${(r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`).padStart(16)}   | ${f(r.cpuMsPerStep).padStart(12)} ${f(r.torchCpuMsPerStep).padStart(11)} ` +
         `${(r.cpuRatio === null ? "-" : `${r.cpuRatio.toFixed(2)}x`).padStart(6)} | ${String(r.params).padStart(12)} ${String(r.torchParams ?? "-").padStart(8)}`,
     );
