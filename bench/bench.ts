@@ -4,7 +4,8 @@
 // Median milliseconds per training step (after warm-up) of the reference models (lib/models/reference.ts) on
 // every available backend, and the same models in PyTorch on the same machine in the same run (bench/torch_ref.py
 // with Debian's python3-torch, OpenBLAS, the same number of threads). Prints a table with the ratio ours /
-// PyTorch and writes the records as JSON.
+// PyTorch and both sides' parameter counts (the same model should have the same count), and writes the records
+// as JSON.
 //
 // Wall time is the goal's measure; CPU time (process time, all threads) is printed beside it because it is far
 // less disturbed by other work on a shared machine. --compare-plain also times each model with the fused
