@@ -51,6 +51,8 @@ class ConvClassifier(nn.Module):  # lib/models/cnn_classifier.ts: emb 64 -> 128,
 
 
 class TransformerMlm(nn.Module):  # lib/models BERT objective: post-LN encoder, tied MLM output, loss on masked positions
+    PARAMS = 679760  # ElectraModel({ objective: "bert", ... })'s paramCount() at this size
+
     def __init__(self, d=128, heads=4, ffn=512, layers=2, length=64):
         super().__init__()
         self.emb = nn.Embedding(VOCAB, d)
@@ -58,10 +60,14 @@ class TransformerMlm(nn.Module):  # lib/models BERT objective: post-LN encoder, 
         self.norm = nn.LayerNorm(d)
         layer = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, activation="gelu", batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        # BERT's MLM head (lib/models/electra_heads.ts TiedMlmHead): dense + GELU + LayerNorm, then the tied table.
+        self.head_dense = nn.Linear(d, d)
+        self.head_norm = nn.LayerNorm(d)
         self.bias = nn.Parameter(torch.zeros(VOCAB))
 
     def loss(self, ids, targets, weights):
         h = self.encoder(self.norm(self.emb(ids) + self.pos))
+        h = self.head_norm(F.gelu(self.head_dense(h)))
         logits = h @ self.emb.weight.T + self.bias
         ce = F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1), reduction="none")
         return (ce * weights.reshape(-1)).sum() / weights.sum()
@@ -181,7 +187,7 @@ MODELS = {
 
 
 def build(name):
-    """A fresh model; the seq2seq ones must have the course model's parameter count (PARAMS)."""
+    """A fresh model; where PARAMS is given it must equal the course model's parameter count."""
     model = MODELS[name]()
     expected = getattr(model, "PARAMS", None)
     params = sum(p.numel() for p in model.parameters())
