@@ -4,7 +4,8 @@
 // Median milliseconds per training step (after warm-up) of the reference models (lib/models/reference.ts) on
 // every available backend, and the same models in PyTorch on the same machine in the same run (bench/torch_ref.py
 // with Debian's python3-torch, OpenBLAS, the same number of threads). Prints a table with the ratio ours /
-// PyTorch and writes the records as JSON.
+// PyTorch and both sides' parameter counts (the same model should have the same count), and writes the records
+// as JSON.
 //
 // Wall time is the goal's measure; CPU time (process time, all threads) is printed beside it because it is far
 // less disturbed by other work on a shared machine. --compare-plain also times each model with the fused
@@ -64,6 +65,10 @@ function parseArgs(argv: string[]): Args {
 }
 
 type Times = { wall: number; cpu: number };
+/** The model column's width: the longest reference model name. */
+const NAME_WIDTH = Math.max(...REFERENCE_NAMES.map((n) => n.length));
+/** PyTorch's times per model, with its parameter count (to check the two models are the same size). */
+type TorchTimes = Times & { params: number };
 
 /** Median wall and CPU milliseconds per call of `fn`, after `warmup` untimed calls. */
 function medianTimes(fn: () => unknown, warmup: number, repeats: number): Times {
@@ -87,7 +92,7 @@ function medianTimes(fn: () => unknown, warmup: number, repeats: number): Times 
 }
 
 /** PyTorch's times per model, or a reason they could not be measured. */
-function torchTimes(args: Args): Record<string, Times> | string {
+function torchTimes(args: Args): Record<string, TorchTimes> | string {
   if (!args.torch) return "skipped (--no-torch)";
   const candidates = [process.env.NLU_TORCH_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean) as string[];
   const python = candidates.find((p) => spawnSync(p, ["-c", "import torch"], { encoding: "utf8" }).status === 0);
@@ -111,6 +116,7 @@ interface Row {
   fused: boolean;
   msPerStep: number;
   cpuMsPerStep: number;
+  params: number;
   profile?: StepProfile;
 }
 
@@ -140,11 +146,12 @@ async function main(): Promise<void> {
         const batch = ref.batch(32, 1);
         const t = withFusedKernels(fused, () => medianTimes(() => trainer.trainBatch(batch), 3, args.repeats));
         const profile = args.profile ? await profileStep(() => withFusedKernels(fused, () => trainer.trainBatch(batch))) : undefined;
+        const params = ref.model.paramCount();
         ref.model.dispose();
         trainer.dispose();
-        rows.push({ model: name, backend, fused, msPerStep: t.wall, cpuMsPerStep: t.cpu, profile });
+        rows.push({ model: name, backend, fused, msPerStep: t.wall, cpuMsPerStep: t.cpu, params, profile });
         const label = `${backend}${fused ? "" : " (plain)"}`;
-        console.log(`  ${label.padEnd(16)} ${name.padEnd(16)} ${t.wall.toFixed(1)} ms/step (CPU ${t.cpu.toFixed(1)} ms)`);
+        console.log(`  ${label.padEnd(16)} ${name.padEnd(NAME_WIDTH)} ${t.wall.toFixed(1)} ms/step (CPU ${t.cpu.toFixed(1)} ms), ${params} parameters`);
         if (profile) console.log(profile.table);
       }
     }
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
       profile: r.profile?.kernels,
       torchMsPerStep: t?.wall ?? null,
       torchCpuMsPerStep: t?.cpu ?? null,
+      torchParams: t?.params ?? null,
       ratio: t ? r.msPerStep / t.wall : null,
       cpuRatio: t ? r.cpuMsPerStep / t.cpu : null,
       threads: args.threads,
@@ -167,14 +175,14 @@ async function main(): Promise<void> {
     };
   });
   console.log(`\nload average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (1-minute)`);
-  console.log("model            backend           ours ms   PyTorch ms   ours / PyTorch   | CPU: ours ms  PyTorch ms  ratio");
+  console.log(`${"model".padEnd(NAME_WIDTH)} backend           ours ms   PyTorch ms   ours / PyTorch   | CPU: ours ms  PyTorch ms  ratio | params: ours  PyTorch`);
   const f = (x: number | null, digits = 1) => (x === null ? "-" : x.toFixed(digits));
   for (const r of records) {
     const label = `${r.backend}${r.fused ? "" : " (plain)"}`;
     console.log(
-      `${r.model.padEnd(16)} ${label.padEnd(16)} ${f(r.msPerStep).padStart(8)} ${f(r.torchMsPerStep).padStart(12)} ` +
+      `${r.model.padEnd(NAME_WIDTH)} ${label.padEnd(16)} ${f(r.msPerStep).padStart(8)} ${f(r.torchMsPerStep).padStart(12)} ` +
         `${(r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`).padStart(16)}   | ${f(r.cpuMsPerStep).padStart(12)} ${f(r.torchCpuMsPerStep).padStart(11)} ` +
-        `${(r.cpuRatio === null ? "-" : `${r.cpuRatio.toFixed(2)}x`).padStart(6)}`,
+        `${(r.cpuRatio === null ? "-" : `${r.cpuRatio.toFixed(2)}x`).padStart(6)} | ${String(r.params).padStart(12)} ${String(r.torchParams ?? "-").padStart(8)}`,
     );
   }
   fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });

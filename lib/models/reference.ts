@@ -2,13 +2,15 @@
 // mirrors them layer for layer, under the same names), and the memory tests train each for 50 steps on every
 // backend. Each is an ordinary course model at a fixed, documented size — not a bench-only copy.
 //
-// To add one (e.g. lecture 5's seq2seq models): an entry in REFERENCE_MODELS below with a description, a
+// To add one: an entry in REFERENCE_MODELS below with a description, a
 // builder and a batch of random examples, and a model of the same name and size in bench/torch_ref.py's MODELS.
 import { Trainable, TensorBatch } from "../train/model";
 import { Rng } from "../random";
 import { RnnClassifier } from "./rnn_classifier";
 import { CnnClassifier } from "./cnn_classifier";
 import { ElectraModel } from "./electra";
+import { RnnSeq2Seq } from "./seq2seq/rnn_seq2seq";
+import { TransformerSeq2Seq } from "./seq2seq/transformer_seq2seq";
 
 export const REFERENCE_VOCAB = 2000;
 
@@ -37,6 +39,15 @@ function classifierBatch(size: number, seed = 0): { ids: number[]; label: number
   return Array.from({ length: size }, () => ({ ids: randomReferenceIds(rng, 32), label: rng.int(2) }));
 }
 
+/**
+ * Random length-16 source / length-16 target pairs. Collation adds BOS and EOS (lib/data/seq2seq.ts), so the
+ * decoder runs over 17 positions: BOS y1..y16 in, y1..y16 EOS out.
+ */
+function seq2seqBatch(size: number, seed = 0): { source: number[]; target: number[] }[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: size }, () => ({ source: randomReferenceIds(rng, 16), target: randomReferenceIds(rng, 16) }));
+}
+
 /** name -> how to build it. The order is the bench table's. */
 export const REFERENCE_MODELS: Record<string, ReferenceSpec> = {
   lstm: {
@@ -57,6 +68,30 @@ export const REFERENCE_MODELS: Record<string, ReferenceSpec> = {
       const rng = new Rng(s);
       return Array.from({ length: size }, () => ({ ids: randomReferenceIds(rng, 63) }));
     },
+  },
+  // Lecture 5's RNN encoder-decoder as notebook 05 trains it on its real tasks: bidirectional LSTM encoder, Luong
+  // "general" attention, no input feeding (so the decoder runs as one fused sequence, not step by step).
+  "rnn-seq2seq": {
+    description:
+      "LSTM encoder-decoder: embedding 64, bidirectional encoder 128 per direction -> decoder 256, 1 layer, Luong general attention, " +
+      "no input feeding, source 16, target 16 (+BOS/EOS), vocab 2000 per side (1,494,992 parameters, the same in PyTorch)",
+    build: (seed) => new RnnSeq2Seq({
+      sourceVocabSize: REFERENCE_VOCAB, targetVocabSize: REFERENCE_VOCAB, embedDim: 64, hidden: 128, layers: 1, bidirectional: true,
+      attention: "general", inputFeeding: false, dropout: 0, maxSourceLen: 16, maxTargetLen: 16, seed,
+    }),
+    batch: seq2seqBatch,
+  },
+  // Lecture 5/6's transformer encoder-decoder (T5's first architecture): pre-LN, sinusoidal positions, one
+  // embedding shared by both stacks, an untied output layer.
+  "transformer-seq2seq": {
+    description:
+      "transformer encoder-decoder: 2 + 2 layers, width 128, 4 heads, FFN 512, pre-LN, sinusoidal positions, shared embedding, " +
+      "source 16, target 16 (+BOS/EOS), vocab 2000 (1,440,208 parameters, the same in PyTorch's nn.Transformer)",
+    build: (seed) => new TransformerSeq2Seq({
+      architecture: "encoder-decoder", vocabSize: REFERENCE_VOCAB, width: 128, heads: 4, encoderLayers: 2, decoderLayers: 2, mlpRatio: 4,
+      norm: "pre", positions: "sinusoidal", dropout: 0, maxSourceLen: 16, maxTargetLen: 16, seed,
+    }),
+    batch: seq2seqBatch,
   },
 };
 
