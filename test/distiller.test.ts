@@ -14,22 +14,11 @@ import { labelWithTeachers, teacherLogitsFor } from "../lib/models/teacher_outpu
 import { softTargetLoss, softTargets } from "../lib/train/distill";
 import { Trainer } from "../lib/train/trainer";
 import { disposeBatch } from "../lib/train/model";
-import { Rng } from "../lib/random";
+import { TOY_VOCAB, toySentences } from "./helpers/sentences";
 
 const quiet = { progress: false, plot: false } as const;
-const VOCAB = 24;
-
-/** Label 1 iff the sentence holds token 7 or token 8: a task a one-layer CNN learns in a few epochs. */
-function toy(count: number, seed: number): LabelledIds[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => {
-    const n = 3 + Math.floor(rng.next() * 6);
-    const ids = Array.from({ length: n }, () => 9 + Math.floor(rng.next() * (VOCAB - 9)));
-    const label = rng.next() < 0.5 ? 1 : 0;
-    if (label) ids[Math.floor(rng.next() * n)] = rng.next() < 0.5 ? 7 : 8;
-    return { ids, label };
-  });
-}
+const VOCAB = TOY_VOCAB;
+const toy = toySentences;
 
 const cnn = (seed: number, width = 16) => new CnnClassifier({ vocabSize: VOCAB, embedDim: 8, width, layers: 1, dropout: 0, seed });
 const gradNorms = (f: () => tf.Scalar, vars: tf.Variable[]) =>

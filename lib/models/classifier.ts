@@ -81,6 +81,12 @@ export abstract class SentenceClassifier extends Module implements ClassifierMod
     return tf.tidy(() => head.apply(this.encode(batch.ids, batch.mask, training)) as tf.Tensor2D);
   }
 
+  /** The classification head alone: sentence vectors [b, width] (what encode returns) -> logits [b, numClasses]. */
+  classify(vectors: tf.Tensor2D): tf.Tensor2D {
+    if (!this.head) throw new Error(`${this.constructor.name} did not call addHead() in its constructor.`);
+    return this.head.apply(vectors) as tf.Tensor2D;
+  }
+
   loss(batch: ClassifierBatch, training: boolean): tf.Scalar {
     return tf.tidy(() => classificationLoss(this.logits(batch, training), batch.labels));
   }

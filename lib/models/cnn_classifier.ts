@@ -4,6 +4,7 @@ import { Embedding, Linear, dropout } from "../nn/layers";
 import { ConvBlock } from "../nn/conv";
 import { Rng } from "../random";
 import { SentenceClassifier, ClassifierHeadOptions } from "./classifier";
+import { Intervention, checkIntervention } from "./intervention";
 
 export interface CnnClassifierOptions extends ClassifierHeadOptions {
   vocabSize: number;
@@ -59,23 +60,45 @@ export class CnnClassifier extends SentenceClassifier {
     return this.cfg.width;
   }
 
-  /** The last convolution's output at every token: [b, t, width]. */
-  tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+  /** The convolution blocks (the layers an Intervention or an early exit counts). */
+  get numLayers(): number {
+    return this.blocks.length;
+  }
+
+  /**
+   * Every layer's token states: ids [b, t], mask [b, t] -> [layer 0 = the projected embeddings [b, t, width],
+   * layer 1 = conv block 1's output, ..., layer L = the last block's output]. With an `intervention`, layer
+   * `intervention.layer`'s states are replaced by `intervention.replace(h)` before the layers above read them
+   * (lib/models/intervention.ts: interchange interventions). The caller owns (disposes) the list.
+   */
+  layerStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean, intervention?: Intervention): tf.Tensor3D[] {
+    checkIntervention(intervention, this.blocks.length);
     return tf.tidy(() => {
       const e = dropout(this.embedding.apply(ids), this.cfg.dropout, training, this.rng);
       let h = this.project.apply(e) as tf.Tensor3D;
-      for (const block of this.blocks) h = block.apply(h, mask, training);
-      return h;
+      if (intervention?.layer === 0) h = intervention.replace(h);
+      const states = [h];
+      this.blocks.forEach((block, l) => {
+        h = block.apply(h, mask, training);
+        if (intervention?.layer === l + 1) h = intervention.replace(h);
+        states.push(h);
+      });
+      return states;
     });
   }
 
+  /** The last convolution's output at every token: [b, t, width]. */
+  tokenStates(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor3D {
+    return tf.tidy(() => this.layerStates(ids, mask, training).pop()!);
+  }
+
+  /** Max over real positions only: states [b, t, width], mask [b, t] -> [b, width]. Padding is pushed far below any real activation first. */
+  pool(states: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.max(tf.add(states, tf.mul(tf.sub(1, mask.expandDims(2)), -1e9)), 1) as tf.Tensor2D);
+  }
+
   encode(ids: tf.Tensor2D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    return tf.tidy(() => {
-      const h = this.tokenStates(ids, mask, training);
-      // Max over real positions only: padding is pushed far below any real activation first.
-      const masked = tf.add(h, tf.mul(tf.sub(1, mask.expandDims(2)), -1e9));
-      return tf.max(masked, 1) as tf.Tensor2D;
-    });
+    return tf.tidy(() => this.pool(this.tokenStates(ids, mask, training), mask));
   }
 
   /**
@@ -83,12 +106,6 @@ export class CnnClassifier extends SentenceClassifier {
    * -> [embeddings [b, t, embedDim], conv block 1 [b, t, width], ..., conv block L] (padding positions are 0).
    */
   hiddenStates(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D[] {
-    return tf.tidy(() => {
-      const e = this.embedding.apply(ids) as tf.Tensor3D;
-      const states = [e];
-      let h = this.project.apply(e) as tf.Tensor3D;
-      for (const block of this.blocks) states.push((h = block.apply(h, mask, false)));
-      return states;
-    });
+    return tf.tidy(() => [this.embedding.apply(ids) as tf.Tensor3D, ...this.layerStates(ids, mask, false).slice(1)]);
   }
 }

@@ -14,6 +14,8 @@ import {
 } from "../train/distill";
 import { SentenceClassifier } from "./classifier";
 import { DistillExample, checkCompatible, collateTeacherStates, teacherLogitsFor } from "./teacher_outputs";
+import { asLayered, checkIntervention, interchangePairs, intervenedLogits, pairTensors } from "./intervention";
+import { Rng } from "../random";
 
 export type { DistillExample } from "./teacher_outputs";
 
@@ -33,12 +35,30 @@ export interface DistillObjective {
   cosine?: number;
   /** Mean squared difference of those states (TinyBERT). */
   mse?: number;
+  /**
+   * Mimicry under counterfactual inputs (Wu, Geiger et al. 2022, DIITO): T²·KL between the first teacher's and
+   * the student's outputs when both run with an interchange intervention (lib/models/intervention.ts) at
+   * aligned layers — the same base, source and positions for both. Needs live, layered teacher and student.
+   */
+  counterfactual?: number;
+  /** Where the counterfactual term intervenes (default: student layer 1, teacher layer 1, 30% of positions). */
+  interchange?: InterchangeAlignment;
 }
 
-const WEIGHTS = ["gold", "teacherLabel", "soft", "cosine", "mse"] as const;
+/** Aligned layers of student and teacher (Intervention.layer numbering) and the share of positions swapped. */
+export interface InterchangeAlignment {
+  studentLayer: number;
+  teacherLayer: number;
+  fraction?: number;
+}
+
+const WEIGHTS = ["gold", "teacherLabel", "soft", "cosine", "mse", "counterfactual"] as const;
 
 function checkObjective(o: DistillObjective): Required<DistillObjective> {
-  const full = { gold: 0, teacherLabel: 0, soft: 0, cosine: 0, mse: 0, temperature: 2, form: "kl" as SoftTargetForm, ...o };
+  const full = {
+    gold: 0, teacherLabel: 0, soft: 0, cosine: 0, mse: 0, counterfactual: 0, temperature: 2, form: "kl" as SoftTargetForm, ...o,
+    interchange: { studentLayer: 1, teacherLayer: 1, fraction: 0.3, ...o.interchange },
+  };
   for (const k of WEIGHTS) {
     if (!(Number.isFinite(full[k]) && full[k] >= 0)) throw new Error(`objective.${k} (${full[k]}) must be a weight >= 0.`);
   }
@@ -77,6 +97,8 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
   readonly numClasses: number;
   /** Maps student states to the teacher's width for the hidden terms (FitNets' regressor, Romero et al. 2015). */
   readonly projection?: Linear;
+  /** Draws the counterfactual term's interchange pairs. */
+  private readonly rng: Rng;
 
   constructor(opts: DistillerOptions) {
     super();
@@ -90,6 +112,13 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
       checkCompatible(opts.student, t, ["the student", `teacher ${i}`]);
       t.setTrainable(false);
     });
+    if (this.objective.counterfactual > 0) {
+      const { studentLayer, teacherLayer } = this.objective.interchange;
+      if (!this.teachers[0]) throw new Error("the counterfactual term runs the teacher under interventions: pass the teacher model itself ({ teachers: [teacher] }).");
+      checkIntervention({ layer: studentLayer, replace: (h) => h }, asLayered(this.student, "the student").numLayers);
+      checkIntervention({ layer: teacherLayer, replace: (h) => h }, asLayered(this.teachers[0], "teacher 0").numLayers);
+    }
+    this.rng = new Rng(opts.seed ?? 0);
     if (this.usesHidden()) {
       const teacher = this.teachers[0];
       if (!teacher) throw new Error("the cosine/mse terms compare hidden states: pass the teacher model itself ({ teachers: [teacher] }).");
@@ -151,7 +180,30 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
         }
       }
     }
+    // A batch of one example has no other example to be its source: the counterfactual term skips it.
+    if (this.objective.counterfactual > 0 && examples.length >= 2) this.addInterchange(batch, examples);
     return batch;
+  }
+
+  /**
+   * The counterfactual term's interchange pairs, and the teacher's soft targets under them, computed here,
+   * outside the loss's gradient tape: constants to the student, like every teacher output.
+   */
+  private addInterchange(batch: DistillBatch, examples: DistillExample[]): void {
+    const { teacherLayer, fraction } = this.objective.interchange;
+    const lengths = Array.from(tf.tidy(() => tf.sum(batch.mask, 1).dataSync()));
+    const pairs = interchangePairs({ lengths, fraction, rng: this.rng });
+    const teacher = asLayered(this.teachers[0], "teacher 0");
+    const tb = teacher.collate(examples.map((e) => ({ ids: e.ids, label: 0 })));
+    const tp = pairTensors(pairs, tb.ids.shape[1]);
+    try {
+      batch.cfTargets = tf.tidy(() => softTargets(intervenedLogits(teacher, { ids: tb.ids, mask: tb.mask, layer: teacherLayer, ...tp, training: false }), this.objective.temperature));
+    } finally {
+      disposeBatch({ ...tb, ...tp });
+    }
+    const sp = pairTensors(pairs, (batch.ids as tf.Tensor2D).shape[1]);
+    batch.cfSource = sp.source;
+    batch.cfPositions = sp.positions;
   }
 
   logits(batch: DistillBatch, training: boolean): tf.Tensor2D {
@@ -181,6 +233,16 @@ export class Distiller extends Module implements ClassifierModel<DistillExample,
       if (o.cosine > 0) parts.cosine = hiddenCosineLoss(h, batch.teacherStates, opts);
       if (o.mse > 0) parts.mse = hiddenMseLoss(h, batch.teacherStates, opts);
     }
+    if (o.counterfactual > 0 && batch.cfTargets) {
+      const student = asLayered(this.student, "the student");
+      const z = intervenedLogits(student, {
+        ids: batch.ids as tf.Tensor2D, mask: batch.mask as tf.Tensor2D, layer: o.interchange.studentLayer,
+        source: batch.cfSource as tf.Tensor1D, positions: batch.cfPositions as tf.Tensor2D, training,
+      });
+      parts.counterfactual = softTargetLoss(z, batch.cfTargets as tf.Tensor2D, { temperature: o.temperature, form: o.form });
+    }
+    // (Only a one-example batch under a counterfactual-only objective has no term: a zero still tied to the student.)
+    if (Object.keys(parts).length === 0) return { total: tf.mul(tf.sum(s), 0) as tf.Scalar, parts };
     const total = tf.addN(Object.entries(parts).map(([k, v]) => tf.mul(v!, o[k as (typeof WEIGHTS)[number]]))) as tf.Scalar;
     return { total, parts };
   }
