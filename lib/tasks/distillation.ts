@@ -50,12 +50,20 @@ export function distillSettings(m: Mode = currentMode()) {
     } as TrainerOptions<DistillExample>,
     /** Seeds for the comparisons whose claims are checked (section 1) ... */
     seeds: full ? [1, 2, 3] : [1, 2],
-    /** ... and for the temperature sweep (the size sweep uses one seed: its large students are slow). */
+    /** ... and for the temperature sweep and sections 5-8's modes (the size sweep uses one seed: its large students are slow). */
     sweepSeeds: full ? [1, 2] : [1],
     temperatures: [1, 2, 4, 8],
     sizes: full ? ["tiny", "small", "student", "medium", "large", "teacher"] : ["tiny", "student", "medium"],
     transferSizes: full ? [0, 5000, 20000, 50000] : [0, 3000],
     generations: full ? 3 : 2,
+    /** Self-distillation of lower layers: a 3-layer student whose layers 1-2 get exits; α = 0 (gold only) vs 0.5. */
+    exitStudent: { embedDim: 16, width: 32, layers: 3 } as StudentSize,
+    alphas: [0, 0.5],
+    /** One teacher per task: IMDB reviews as the second task (its teacher's data, and the student's slice). */
+    imdb: { trainSize: full ? 20000 : 1500, devSize: full ? 2000 : 500, studentSize: full ? 5000 : 1000 },
+    /** The counterfactual objective: a 2-layer student's layer 1 aligned with the CNN teacher's layer 2. */
+    cfStudent: { embedDim: 16, width: 32, layers: 2 } as StudentSize,
+    interchange: { studentLayer: 1, teacherLayer: 2, fraction: 0.3 },
     evalEvery: full ? 100 : 20,
   };
 }
