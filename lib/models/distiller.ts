@@ -1,7 +1,10 @@
 // The Distiller: a student and its objective as one model the one Trainer trains (lecture 6). It covers three
 // of the four modes: standard distillation (one frozen teacher), multi-teacher (the teachers' averaged
 // distributions) and self-distillation (a born-again student of the teacher's own architecture; the
-// generations are run by lib/tasks/distillation.ts). The fourth, co-distillation, is co_distiller.ts.
+// generations are run by lib/tasks/distillation.ts). The fourth, co-distillation, is co_distiller.ts; a
+// network's lower layers mimicking its own top is self_distiller.ts, one teacher per task multi_task.ts.
+// The heaviest objective, mimicry under counterfactual inputs (interchange interventions, Wu, Geiger et al.
+// 2022), runs the live teacher at every step: its pairs change per batch (intervention.ts).
 //
 // Examples carry the teachers' outputs, computed once (labelWithTeachers, teacher_outputs.ts): the teacher is
 // frozen, so they never change. Without them the Distiller asks its live teachers at every step.
