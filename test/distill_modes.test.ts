@@ -15,6 +15,7 @@ import { Trainer } from "../lib/train/trainer";
 import { disposeBatch } from "../lib/train/model";
 import { Rng } from "../lib/random";
 import { useBestBackend } from "../lib/engine";
+import { interchangeAgreement } from "../lib/tasks/distillation_modes";
 import { TOY_VOCAB, toySentences as toy } from "./helpers/sentences";
 
 // The training tests are seconds on the fastest backend, as the notebooks use, and tens of seconds on pure JS.
@@ -113,6 +114,18 @@ test("counterfactual objective: zero when the student is the teacher's twin; gra
   assert.throws(() => new Distiller({ student, teachers: [rnn], objective: { counterfactual: 1 } }), /teacher 0 \(RnnClassifier\) does not expose its layers/);
   assert.throws(() => new Distiller({ student, teachers: [teacher], objective: { counterfactual: 1, interchange: { studentLayer: 3, teacherLayer: 1 } } }), /layer 3 does not exist/);
   [teacher, twin, student, rnn, sameD, d].forEach((m) => m.dispose());
+});
+
+test("interchange agreement: 1 between twins, below 1 for a different student", () => {
+  const teacher = cnn(1, 3);
+  const examples = toy(40, 8);
+  const agree = (student: CnnClassifier) => interchangeAgreement({ student, teacher, examples, studentLayer: 1, teacherLayer: 2, seed: 3 });
+  const twin = cnn(1, 3);
+  assert.equal(interchangeAgreement({ student: twin, teacher, examples, studentLayer: 2, teacherLayer: 2, seed: 3 }), 1);
+  const other = cnn(9, 2);
+  const a = agree(other);
+  assert.ok(a >= 0 && a < 1, `a random student agrees on ${a} of the counterfactuals`);
+  [teacher, twin, other].forEach((m) => m.dispose());
 });
 
 // ------------------------------------------------------------------------- self-distillation of lower layers

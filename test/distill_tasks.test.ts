@@ -15,6 +15,7 @@ import { summariseSeeds, compareRuns, accuracyStdErr } from "../lib/eval/seeds";
 import { agreement, mistakeAgreement } from "../lib/eval/agreement";
 import { ensemblePredictions } from "../lib/models/teacher_outputs";
 import { bornAgain, coDistill, makeStudent } from "../lib/tasks/distillation";
+import { imdbTask } from "../lib/tasks/distillation_modes";
 import { captureDisplays } from "../lib/viz";
 import { studentsView, temperatureView } from "../lib/viz/distill";
 import { Rng } from "../lib/random";
@@ -88,6 +89,22 @@ test("transfer set: Treebank contractions, sentence splitting, and IMDB sentence
   assert.notDeepEqual(reordered.map((s) => s.text), set.map((s) => s.text), "the seed orders the reviews");
   await assert.rejects(imdbTransferSet({ vocab: data.vocab, count: 10 ** 7, load: { sample: true } }), /hold only \d+ sentences/);
   await assert.rejects(imdbTransferSet({ vocab: data.vocab, count: -1 }), /count \(-1\)/);
+});
+
+test("the IMDB task for one teacher per task: seeded reviews, their last tokens, SST-2's vocabulary and labels", async () => {
+  const data = await prepareSst2({ load: { sample: true }, valSize: 50, minCount: 1 });
+  const task = await imdbTask({ vocab: data.vocab, trainSize: 20, devSize: 12, maxTokens: 12, seed: 2, load: { sample: true } });
+  assert.equal(task.train.length, 20);
+  assert.equal(task.dev.length, 12);
+  for (const e of [...task.train, ...task.dev]) {
+    assert.ok(e.ids.length >= 1 && e.ids.length <= 12, `${e.ids.length} tokens`);
+    assert.ok(e.ids.every((id) => Number.isInteger(id) && id >= 0 && id < data.vocab.size));
+    assert.ok(e.label === 0 || e.label === 1);
+  }
+  assert.equal(new Set(task.train.map((e) => e.label)).size, 2, "a shuffled sample holds both labels");
+  const again = await imdbTask({ vocab: data.vocab, trainSize: 20, devSize: 12, maxTokens: 12, seed: 2, load: { sample: true } });
+  assert.deepEqual(again, task, "same seed, same examples");
+  await assert.rejects(imdbTask({ vocab: data.vocab, trainSize: 10 ** 7, devSize: 1, load: { sample: true } }), /IMDB train has \d+ reviews: ask for 1\.\.\d+/);
 });
 
 test("noise: seed summaries, the test set's binomial error, and verdicts on 'a ≥ b'", () => {

@@ -59,8 +59,8 @@ export function distillSettings(m: Mode = currentMode()) {
     /** Self-distillation of lower layers: a 3-layer student whose layers 1-2 get exits; α = 0 (gold only) vs 0.5. */
     exitStudent: { embedDim: 16, width: 32, layers: 3 } as StudentSize,
     alphas: [0, 0.5],
-    /** One teacher per task: IMDB reviews as the second task (its teacher's data, and the student's slice). */
-    imdb: { trainSize: full ? 20000 : 1500, devSize: full ? 2000 : 500, studentSize: full ? 5000 : 1000 },
+    /** One teacher per task: IMDB reviews as the second task (imdbTask's sizes; the student's slice of it). */
+    imdb: { trainSize: full ? 20000 : 3000, devSize: full ? 2000 : 500, studentSize: full ? 5000 : 1000, seed: 1 },
     /** The counterfactual objective: a 2-layer student's layer 1 aligned with the CNN teacher's layer 2. */
     cfStudent: { embedDim: 16, width: 32, layers: 2 } as StudentSize,
     interchange: { studentLayer: 1, teacherLayer: 2, fraction: 0.3 },

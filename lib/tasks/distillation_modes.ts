@@ -1,13 +1,14 @@
 // Experiment runners for notebook 07's later sections: lower layers that mimic the top of their own network
 // (self-distillation with early exits), one teacher per task (BAM), and the counterfactual objective (DIITO)
 // with its own measure, interchange-intervention agreement. Each trains through the one Trainer.
+import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import { SentenceClassifier, LabelledIds } from "../models/classifier";
 import { SelfDistiller } from "../models/self_distiller";
 import { MultiTaskDistiller, TaskExample, labelPerTask } from "../models/multi_task";
 import { DistillExample } from "../models/teacher_outputs";
 import { LayeredClassifier, asLayered, interchangePairs, intervenedLogits, pairTensors } from "../models/intervention";
-import { loadImdb } from "../data/corpora";
+import { LoadOptions, loadImdb } from "../data/corpora";
 import { wordTokenize } from "../data/tokenize";
 import { Vocab } from "../data/vocab";
 import { makeBatches } from "../data/batching";
@@ -83,6 +84,7 @@ export interface ImdbTaskOptions {
   /** Keep each review's LAST maxTokens tokens (reviews tend to end on their verdict). Default 60. */
   maxTokens?: number;
   seed?: number;
+  load?: LoadOptions;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function imdbTask(o: ImdbTaskOptions): Promise<{ train: LabelledIds
   if (!o?.vocab) throw new Error("imdbTask needs { vocab } (SST-2's: prepareSst2(...).vocab).");
   const maxTokens = o.maxTokens ?? 60;
   const take = async (split: "train" | "test", n: number, seed: number) => {
-    const rows = new Rng(seed).shuffle(await loadImdb(split));
+    const rows = new Rng(seed).shuffle(await loadImdb(split, o.load));
     if (!(Number.isInteger(n) && n > 0 && n <= rows.length)) throw new Error(`IMDB ${split} has ${rows.length} reviews: ask for 1..${rows.length} (got ${n}).`);
     return rows.slice(0, n).map((r) => ({ ids: o.vocab.encode(wordTokenize(treebankContractions(r.text)).slice(-maxTokens)), label: r.label }));
   };
@@ -183,16 +185,28 @@ export function interchangeAgreement(o: InterchangeAgreementOptions): number {
 
 /**
  * The IMDB task's own teacher: the course's CNN teacher architecture (teacherSpec("cnn")) trained on the IMDB
- * task, cached under checkpoints/teacher-imdb-cnn-<mode> like the SST-2 teachers (same cache rules). Frozen.
+ * task (a tenth of its train examples held out for early stopping), cached under checkpoints/teacher-imdb-cnn-<mode>
+ * like the SST-2 teachers (same cache rules, plus a hash of the examples). Frozen. `npm run teachers` makes it too.
  */
-export async function imdbTeacher(o: { task: { train: LabelledIds[]; dev: LabelledIds[] }; vocab: Vocab; mode?: Mode; log?: (m: string) => void }): Promise<{ model: SentenceClassifier; devAccuracy: number }> {
+export async function imdbTeacher(o: {
+  task: { train: LabelledIds[]; dev: LabelledIds[] };
+  vocab: Vocab;
+  mode?: Mode;
+  /** Retrain even when a fitting checkpoint exists. */
+  force?: boolean;
+  log?: (m: string) => void;
+}): Promise<{ model: SentenceClassifier; devAccuracy: number; loaded: boolean; trainSeconds: number }> {
   const m = o.mode ?? currentMode();
   const spec = teacherSpec("cnn", m);
   const valSize = Math.max(50, Math.floor(o.task.train.length / 10));
   const [val, train] = [o.task.train.slice(0, valSize), o.task.train.slice(valSize)];
   const r = await pretrainCached({
-    dir: checkpointDir(`teacher-imdb-cnn-${m}`), log: o.log,
-    key: { mode: m, trainSize: o.task.train.length, vocabSize: o.vocab.size, fit: JSON.parse(JSON.stringify(spec.fit)), code: sourceFingerprint(spec.sources) },
+    dir: checkpointDir(`teacher-imdb-cnn-${m}`), log: o.log, force: o.force,
+    key: {
+      mode: m, trainSize: o.task.train.length, vocabSize: o.vocab.size, fit: JSON.parse(JSON.stringify(spec.fit)), code: sourceFingerprint(spec.sources),
+      // The examples themselves (which reviews, how cut, which vocabulary): other data means another teacher.
+      data: createHash("sha256").update(JSON.stringify(o.task.train)).update(o.vocab.tokens.join("\n")).digest("hex").slice(0, 16),
+    },
     make: () => spec.make(o.vocab.size),
     train: async (model) => {
       const trainer = new Trainer<LabelledIds>(model, { ...spec.fit, progress: false, plot: false });
@@ -202,5 +216,5 @@ export async function imdbTeacher(o: { task: { train: LabelledIds[]; dev: Labell
     },
   });
   r.model.setTrainable(false);
-  return { model: r.model, devAccuracy: new Trainer<LabelledIds>(r.model).score(o.task.dev, "accuracy") };
+  return { model: r.model, devAccuracy: new Trainer<LabelledIds>(r.model).score(o.task.dev, "accuracy"), loaded: r.loaded, trainSeconds: r.result.seconds };
 }
