@@ -8,7 +8,7 @@ import { SelfDistiller } from "../models/self_distiller";
 import { MultiTaskDistiller, TaskExample, labelPerTask } from "../models/multi_task";
 import { DistillExample } from "../models/teacher_outputs";
 import { LayeredClassifier, asLayered, interchangePairs, intervenedLogits, pairTensors } from "../models/intervention";
-import { LoadOptions, loadImdb } from "../data/corpora";
+import { LoadOptions, cleanReviewText, loadImdb } from "../data/corpora";
 import { wordTokenize } from "../data/tokenize";
 import { Vocab } from "../data/vocab";
 import { makeBatches } from "../data/batching";
@@ -96,9 +96,10 @@ export async function imdbTask(o: ImdbTaskOptions): Promise<{ train: LabelledIds
   if (!o?.vocab) throw new Error("imdbTask needs { vocab } (SST-2's: prepareSst2(...).vocab).");
   const maxTokens = o.maxTokens ?? 60;
   const take = async (split: "train" | "test", n: number, seed: number) => {
-    const rows = new Rng(seed).shuffle(await loadImdb(split, o.load));
+    // Raw rows, cleaned only once sampled: cleaning all 25,000 reviews takes seconds.
+    const rows = new Rng(seed).shuffle(await loadImdb(split, { ...o.load, raw: true }));
     if (!(Number.isInteger(n) && n > 0 && n <= rows.length)) throw new Error(`IMDB ${split} has ${rows.length} reviews: ask for 1..${rows.length} (got ${n}).`);
-    return rows.slice(0, n).map((r) => ({ ids: o.vocab.encode(wordTokenize(treebankContractions(r.text)).slice(-maxTokens)), label: r.label }));
+    return rows.slice(0, n).map((r) => ({ ids: o.vocab.encode(wordTokenize(treebankContractions(cleanReviewText(r.text))).slice(-maxTokens)), label: r.label }));
   };
   return { train: await take("train", o.trainSize, o.seed ?? 0), dev: await take("test", o.devSize, (o.seed ?? 0) + 1) };
 }
