@@ -266,6 +266,8 @@ test("progress: in a notebook it overwrites one display; tty mode rewrites one l
   assert.equal(outputs.length, 1 + 5 + 1, "start + one redraw per 100 ms + final");
   assert.ok(outputs[outputs.length - 1].html.includes("&lt;epoch&gt; 50/50 steps (100%)"));
   assert.ok(outputs[outputs.length - 1].html.includes("width:100.0%"));
+  // A narrow output area (side-by-side panes) wraps the line instead of clipping it at the right edge.
+  assert.match(outputs[outputs.length - 1].html, /class="nlu-progress" style="[^"]*white-space:pre-wrap/);
 
   const out: string[] = [];
   clock = 0;
