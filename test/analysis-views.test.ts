@@ -6,6 +6,7 @@ import { LayerProbeRow, headStatistics, compareLayers, extractRepresentations, s
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { corruptedSentences, electraLectureSizes } from "../lib/tasks/representations";
+import { electraSettings } from "../lib/tasks/electra_study";
 import { ElectraModel } from "../lib/models/electra";
 import { Vocab, CLS_ID } from "../lib/data/vocab";
 
@@ -96,17 +97,16 @@ test("notebook 08 pre-trains with notebook 04's sizes and model, so the two shar
   const nb = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "notebooks", "04_electra.ipynb"), "utf8"));
   const first = nb.cells.find((c: { cell_type: string }) => c.cell_type === "code");
   const src: string = first.source.join("");
-  const sizes = { quick: electraLectureSizes(), full: withMode("full", electraLectureSizes) };
-  for (const [key, quick] of Object.entries(sizes.quick)) {
-    const full = (sizes.full as Record<string, unknown>)[key];
-    const both = src.match(new RegExp(`\\b${key}: sized\\(\\{ quick: (.+?), full: (.+?) \\}\\)`));
-    const one = src.match(new RegExp(`\\b${key}: ([^,\\n]+),`));
-    const [q, f] = both ? [JSON.parse(both[1]), JSON.parse(both[2])] : one ? [JSON.parse(one[1]), JSON.parse(one[1])] : [undefined, undefined];
-    assert.deepEqual([q, f], [quick, full], `notebook 04's ${key} is ${JSON.stringify([q, f])}; electraLectureSizes says ${JSON.stringify([quick, full])}`);
+  // Notebook 04 takes its sizes, encoder and pre-training settings from electraSettings, as notebook 08 does.
+  assert.match(src, /const S = electraSettings\(\);/);
+  assert.match(src, /const arch = S\.arch;/);
+  assert.match(src, /const settings = S\.pretrain;/);
+  for (const m of ["quick", "full"] as const) {
+    const S = electraSettings({ mode: m });
+    const sizes = withMode(m, electraLectureSizes);
+    for (const [key, value] of Object.entries(sizes)) assert.deepEqual(value, (S as unknown as Record<string, unknown>)[key], `${m} mode: ${key}`);
   }
   // The architecture and the checkpoint names studyEncoders uses.
-  assert.match(src, /const arch = \{ width: S\.width, heads: S\.heads, layers: S\.layers, norm: "pre" as const, dropout: 0\.1, maskRate: S\.maskRate, positions: "alibi" as const \};/);
-  assert.match(src, /const settings = \{ steps: S\.steps, batchSize: S\.batch, learningRate: S\.lr, snapshots: \[\] as number\[\], seed: 0 \};/);
   const all = nb.cells.map((c: { source: string[] }) => c.source.join("")).join("\n");
   assert.match(all, /name: `e04-\$\{mode\(\)\}-bert-\$\{positions\}`.*snapshots: positions === "alibi" \? S\.snapshots : \[\]/);
   assert.match(all, /name: `e04-\$\{mode\(\)\}-electra-g0\.25-s0`, model: \{ \.\.\.arch, objective: "electra", seed: 0 \}, corpus: corpus, settings: \{ \.\.\.settings, snapshots: S\.snapshots \}/);

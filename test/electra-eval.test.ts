@@ -102,7 +102,9 @@ test("setUnigramPrior: an untrained MLM head then scores the unigram cross-entro
   const { counts, entropy } = unigramEntropy(data);
   const model = new ElectraModel({ ...tiny, objective: "bert", maskRate: 0.5 });
   const before = evaluatePretraining(model, data).mainMlm;
+  const tensors = tf.memory().numTensors;
   model.setUnigramPrior(counts);
+  assert.equal(tf.memory().numTensors, tensors, "setting the prior leaves no tensor behind");
   const after = evaluatePretraining(model, data).mainMlm;
   // Untrained: about ln(30) = 3.40; with the prior: the entropy of the same tokens (masked ones only, so approximately).
   assert.ok(Math.abs(before - Math.log(30)) < 0.3, `before ${before}`);

@@ -196,6 +196,8 @@ test("tables: escaping, row limit, number formatting, colours and their validati
   const frame = showTable({ columns: ["label", "n"], values: [["pos", 3], ["neg", 2]] }, { show: false });
   assert.deepEqual(frame.cells, [["pos", "3"], ["neg", "2"]]);
   assert.deepEqual(showTable({ columns: ["x"], values: [1, 2] }, { show: false }).cells, [["1"], ["2"]]);
+  // Significant digits are kept, trailing zeros included: 0.770 beside 0.763, not 0.77; large values written out.
+  assert.deepEqual(showTable([{ a: 0.77 }, { a: 0.763 }, { a: 1234.5678 }], { show: false, precision: 3 }).cells, [["0.770"], ["0.763"], ["1230"]]);
   assert.throws(() => showTable(rows, { show: false, columns: ["nope"] }), /column "nope" is not in the data: it has text, score/);
 });
 
@@ -264,6 +266,8 @@ test("progress: in a notebook it overwrites one display; tty mode rewrites one l
   assert.equal(outputs.length, 1 + 5 + 1, "start + one redraw per 100 ms + final");
   assert.ok(outputs[outputs.length - 1].html.includes("&lt;epoch&gt; 50/50 steps (100%)"));
   assert.ok(outputs[outputs.length - 1].html.includes("width:100.0%"));
+  // A narrow output area (side-by-side panes) wraps the line instead of clipping it at the right edge.
+  assert.match(outputs[outputs.length - 1].html, /class="nlu-progress" style="[^"]*white-space:pre-wrap/);
 
   const out: string[] = [];
   clock = 0;

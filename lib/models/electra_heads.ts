@@ -40,7 +40,8 @@ export class TiedMlmHead extends Module {
    * that plateau (with Adam's ~lr-sized steps, the bias alone would need thousands of steps to get there).
    */
   setUnigramPrior(counts: ReadonlyMap<number, number>): void {
-    this.bias.assign(tf.tensor1d(unigramLogProbs(counts, this.opts.embedding.vocabSize)));
+    // assign copies the values: the temporary tensor must be freed (it leaked one tensor per call before).
+    tf.tidy(() => this.bias.assign(tf.tensor1d(unigramLogProbs(counts, this.opts.embedding.vocabSize))));
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {

@@ -5,6 +5,8 @@
 //   run.evals            // held-out losses vs their yardsticks every `evalEvery` steps (see lib/models/electra_eval)
 //   await finetuneSst2(run.model, sst, { seed: 0 })      // SST-2 dev accuracy
 //   await frozenReadout(run.model.main, sst)             // linear-probe accuracy and feature collapse
+//
+// The notebook's sizes and the runners of its sections 5-7, built from these calls: lib/tasks/electra_study.ts.
 import * as fs from "fs";
 import * as path from "path";
 import { ElectraModel, ElectraOptions, TokenIds } from "../models/electra";
@@ -162,5 +164,6 @@ export async function frozenReadout(encoder: TransformerEncoder, data: Sst2Slice
   const probe = await linearProbe({ train, test: dev, seed: opts.seed ?? 0 });
   return { probe, meanCosine: meanPairwiseCosine(dev.map((d) => d.x)) };
 }
+
 
 export type { TokenIds };

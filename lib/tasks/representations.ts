@@ -11,31 +11,21 @@ import { LabelledIds } from "../models/classifier";
 import { loadSst2 } from "../data/corpora";
 import { Vocab, CLS_ID } from "../data/vocab";
 import { Trainer } from "../train/trainer";
-import { mode, sized } from "../mode";
+import { sized } from "../mode";
 import { PretrainingCorpus, preparePretrainingCorpus } from "./pretraining_corpus";
 import { PretrainResult, runPretraining, sst2Slice } from "./electra_experiments";
+import { electraSettings } from "./electra_study";
 import { Representations, extractRepresentations } from "../analysis/extract";
 import { LayerProbeRow, ProbeTask, givenLabeler, probeLayers } from "../analysis/probe_tasks";
 import { ProbeKind } from "../analysis/probe";
 
 /**
- * Notebook 04's sizes (its first code cell). The two notebooks share pre-trained models through checkpoints/
- * only while these agree with it; a test (test/analysis-views.test.ts) compares them with the notebook.
+ * Notebook 04's sizes (electraSettings, lib/tasks/electra_study.ts). The two notebooks share pre-trained models
+ * through checkpoints/ because both take them from there (test/analysis-views.test.ts checks notebook 04 does).
  */
 export function electraLectureSizes() {
-  return {
-    reviews: sized({ quick: 700, full: 20000 }),
-    vocab: sized({ quick: 2000, full: 8000 }),
-    window: sized({ quick: 31, full: 63 }),
-    width: sized({ quick: 64, full: 128 }),
-    heads: sized({ quick: 2, full: 4 }),
-    layers: 2,
-    batch: sized({ quick: 16, full: 32 }),
-    steps: sized({ quick: 120, full: 1200 }),
-    lr: 2e-3,
-    maskRate: 0.25,
-    snapshots: sized({ quick: [60], full: [300, 600] }),
-  };
+  const S = electraSettings();
+  return { reviews: S.reviews, vocab: S.vocab, window: S.window, width: S.width, heads: S.heads, layers: S.layers, batch: S.batch, steps: S.steps, lr: S.lr, maskRate: S.maskRate, snapshots: S.snapshots };
 }
 
 /** Every size of the study, in one place: quick and full mode differ only here. */
@@ -100,11 +90,12 @@ export interface StudyEncoders {
  * earlier run of this one) trained them with the same settings, else pre-trained now; and an untrained twin.
  */
 export async function studyEncoders(data: StudyData, s: StudySizes = studySizes(), opts: { log?: (m: string) => void } = {}): Promise<StudyEncoders> {
-  // Notebook 04's `arch` and `settings`, key for key (the checkpoint's cache key depends on their order).
-  const arch = { width: s.width, heads: s.heads, layers: s.layers, norm: "pre" as const, dropout: 0.1, maskRate: s.maskRate, positions: "alibi" as const };
-  const settings = { steps: s.steps, batchSize: s.batch, learningRate: s.lr, snapshots: s.snapshots, seed: 0 };
+  // Notebook 04's `arch` and `settings`, built by the same call (the checkpoint's cache key depends on them).
+  const S4 = electraSettings({ changes: { width: s.width, heads: s.heads, layers: s.layers, maskRate: s.maskRate, steps: s.steps, batch: s.batch, lr: s.lr } });
+  const arch = S4.arch;
+  const settings = { ...S4.pretrain, snapshots: s.snapshots };
   const run = (name: string, objective: ElectraObjective) =>
-    runPretraining({ name: `e04-${mode()}-${name}`, model: { ...arch, objective, seed: 0 }, corpus: data.corpus, settings, log: opts.log });
+    runPretraining({ name: `${S4.runPrefix}-${name}`, model: { ...arch, objective, seed: 0 }, corpus: data.corpus, settings, log: opts.log });
   const bert = await run("bert-alibi", "bert");
   const electra = await run("electra-g0.25-s0", "electra");
   const random = new ElectraModel({ ...arch, objective: "bert", seed: 0, vocabSize: data.vocab.size, maxLen: data.corpus.windowLength + 1 });

@@ -4,11 +4,15 @@
 //   showElectraExplanation(model.explain(ids, { vocab }), "Untrained ELECTRA");
 //   pretrainingChart([{ name: "BERT, learned positions", evals: run.evals }], { unigram: corpus.unigramEntropy });
 //   showClaims(checkClaims([...]), "The paper's orderings, checked on this run");
+//   ablationView({ rows, steps, unigram, title })   generatorSweepView({ rows, fractions, width })   computeView({ ... })
 import type { ElectraExplanation } from "../models/electra";
 import type { ClaimResult } from "../eval/claims";
 import type { PretrainingEval } from "../models/electra_eval";
 import { showTable, Table } from "./table";
-import { Figure, Series, lineChart } from "./plot";
+import { summarised } from "./display";
+import type { ComputePoint, ElectraReadout } from "../tasks/electra_study";
+import { Figure, Series, barChart, lineChart } from "./plot";
+import { sampleSd } from "../eval/claims";
 
 const RED = "#f4a6a6";
 const GREEN = "#b7e4b7";
@@ -122,4 +126,85 @@ export function ablationTable(rows: AblationRow[], o: { title: string; unigram: 
     }),
     { title: o.title, precision: 3, maxRows: Math.max(1, rows.length) },
   );
+}
+
+/** How tables and charts name the runs of notebook 04 (objectives, no pre-training, two-stage). */
+export const ELECTRA_RUN_LABELS: Record<string, string> = {
+  electra: "ELECTRA", "all-tokens-mlm": "All-Tokens MLM", "replace-mlm": "Replace MLM", "electra-15": "ELECTRA-15%", bert: "BERT",
+  none: "no pre-training", "bert-electra": "two-stage BERT → ELECTRA",
+};
+
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Section 5's read-outs: the ablation table (rows in the order of `order`, labelled by ELECTRA_RUN_LABELS, the
+ * paper's GLUE score from `paper`) and a bar chart of fine-tuned (mean ± sd over seeds) and probe accuracy in %.
+ * `steps`: pre-training steps per run, for the FLOPs column.
+ */
+export function ablationView(o: { rows: Record<string, ElectraReadout>; order: readonly string[]; paper: Record<string, number>; steps: number; unigram: number; title: string }): { table: Table; chart: Figure } {
+  const missing = o.order.filter((k) => !o.rows[k]);
+  if (missing.length) throw new Error(`ablationView: no readout for ${missing.join(", ")}: run them (runAblations) or leave them out of order.`);
+  const table = ablationTable(
+    o.order.map((k) => {
+      const r = o.rows[k];
+      return { name: ELECTRA_RUN_LABELS[k] ?? k, paper: o.paper[k], scores: r.scores, probe: r.probe, cosine: r.cosine, evals: r.run?.evals, seconds: r.run?.seconds, flops: r.run ? r.run.flopsPerStep * o.steps : 0 };
+    }),
+    { title: o.title, unigram: o.unigram },
+  );
+  const chart = barChart({
+    title: "SST-2 dev accuracy: fine-tuned (mean ± sd over seeds) and a linear probe on frozen features",
+    yLabel: "%",
+    categories: o.order.map((k) => ELECTRA_RUN_LABELS[k] ?? k),
+    groups: [
+      { name: "fine-tuned", values: o.order.map((k) => 100 * meanOf(o.rows[k].scores)), errors: o.order.map((k) => 100 * sampleSd(o.rows[k].scores)) },
+      { name: "linear probe, frozen", values: o.order.map((k) => 100 * o.rows[k].probe) },
+    ],
+  });
+  return summarised({ table, chart }, `[ELECTRA ablations] ${o.title}`, true);
+}
+
+/** Section 6's generator-size sweep: held-out values at the end of pre-training and downstream accuracy, per width fraction. */
+export function generatorSweepView(o: { rows: Record<number, ElectraReadout>; fractions: number[]; width: number }): { table: Table; chart: Figure } {
+  for (const f of o.fractions) {
+    if (!o.rows[f]?.run?.evals?.length) throw new Error(`generatorSweepView: fraction ${f} has no pre-training run with evaluations: pass runGeneratorSweep's rows.`);
+  }
+  const table = showTable(
+    o.fractions.map((f) => {
+      const r = o.rows[f];
+      const e = r.run!.evals[r.run!.evals.length - 1];
+      return { "generator / discriminator width": f, "generator width": Math.round(o.width * f), "generator MLM": e.generatorMlm, "share replaced": e.replacedFraction, "disc. AUC": e.auc, "probe %": 100 * r.probe, "fine-tuned %": 100 * meanOf(r.scores), "± sd": 100 * sampleSd(r.scores) };
+    }),
+    { title: "Generator size sweep (held-out values at the end of pre-training)", precision: 3 },
+  );
+  const chart = barChart({
+    title: "Downstream accuracy vs generator size",
+    xLabel: "generator width / discriminator width",
+    yLabel: "SST-2 dev accuracy %",
+    bars: o.fractions.map((f) => ({ label: `${f}×`, value: 100 * meanOf(o.rows[f].scores), error: 100 * sampleSd(o.rows[f].scores) })),
+  });
+  return summarised({ table, chart }, "[generator size sweep]", true);
+}
+
+/** Section 7: fine-tuned accuracy against pre-training FLOPs for ELECTRA and BERT (point 0 = no pre-training) and the two-stage run. */
+export function computeView(o: { electra: ComputePoint[]; bert: ComputePoint[]; twoStage: ComputePoint; flopsPerStep: { electra: number; bert: number } }): { chart: Figure; table: Table } {
+  const pct = (p: ComputePoint) => 100 * p.acc;
+  const chart = lineChart({
+    title: "SST-2 dev accuracy vs pre-training compute",
+    xLabel: "pre-training compute (TFLOPs)",
+    yLabel: "fine-tuned SST-2 dev accuracy %",
+    series: [
+      { name: `ELECTRA (${(o.flopsPerStep.electra / 1e9).toFixed(2)} GFLOPs / step)`, x: o.electra.map((p) => p.flops / 1e12), y: o.electra.map(pct) },
+      { name: `BERT (${(o.flopsPerStep.bert / 1e9).toFixed(2)} GFLOPs / step)`, x: o.bert.map((p) => p.flops / 1e12), y: o.bert.map(pct) },
+      { name: "two-stage BERT → ELECTRA", x: [o.twoStage.flops / 1e12], y: [pct(o.twoStage)] },
+    ],
+  });
+  const table = showTable(
+    [
+      ...o.electra.map((p, i) => ({ model: "ELECTRA", TFLOPs: p.flops / 1e12, "fine-tuned %": pct(p), point: i })),
+      ...o.bert.map((p, i) => ({ model: "BERT", TFLOPs: p.flops / 1e12, "fine-tuned %": pct(p), point: i })),
+      { model: "two-stage", TFLOPs: o.twoStage.flops / 1e12, "fine-tuned %": pct(o.twoStage), point: 0 },
+    ],
+    { title: "Quality vs compute (point 0 = no pre-training)", precision: 3, maxRows: 30 },
+  );
+  return summarised({ chart, table }, "[quality vs compute]", true);
 }

@@ -89,7 +89,7 @@ export function progress(o: ProgressOptions): Progress {
     const pct = Math.min(100, (100 * n) / total);
     const colour = final ? "#54a24b" : "#4c78a8";
     return (
-      `<div class="nlu-progress" style="font-family:monospace;font-size:13px;white-space:pre">` +
+      `<div class="nlu-progress" style="font-family:monospace;font-size:13px;white-space:pre-wrap">` +
       `<span style="display:inline-block;width:160px;height:10px;background:#e5e5e5;vertical-align:middle;margin-right:8px">` +
       `<span style="display:block;height:100%;width:${pct.toFixed(1)}%;background:${colour}"></span></span>` +
       `${escapeHtml(text)}</div>`

@@ -139,7 +139,7 @@ function formatCell(v: unknown, precision: number): string {
   // NaN marks a value that does not apply (a report's accuracy row has no precision): a dash, as an empty cell
   // would read as "forgotten".
   if (typeof v === "number" && Number.isNaN(v)) return "—";
-  if (typeof v === "number") return formatNumber(v, precision);
+  if (typeof v === "number") return formatNumber(v, precision, { trailingZeros: true });
   if (typeof v === "string") return v;
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return v.map((x) => formatCell(x, precision)).join(" ");

@@ -1,0 +1,111 @@
+// lib/tasks/electra_study.ts and its views (lib/viz/electra.ts): notebook 04's sizes per mode, and its section
+// runners on a tiny corpus and model: the right runs are pre-trained (or reused), every read-out is a real
+// accuracy, the curves and the sweep's best follow from the read-outs, and no tensor is left behind.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { electraSettings, runAblations, runGeneratorSweep, computeCurve, runTwoStage, readOut, TABLE5_OBJECTIVES, TABLE5_GLUE } from "../lib/tasks/electra_study";
+import { runPretraining, Sst2Slice } from "../lib/tasks/electra_experiments";
+import { preparePretrainingCorpus } from "../lib/tasks/pretraining_corpus";
+import { checkpointDir } from "../lib/models/pretrain_cache";
+import { ablationView, computeView, generatorSweepView } from "../lib/viz/electra";
+import { Rng } from "../lib/random";
+
+const PREFIX = "test-electra-study";
+after(() => {
+  const dir = path.dirname(checkpointDir("x"));
+  if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (f.startsWith(PREFIX)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+});
+
+test("electraSettings: the notebook's sizes per mode, the cache-key order, changes reach arch and pretrain, errors name the fix", () => {
+  const q = electraSettings({ mode: "quick" });
+  const f = electraSettings({ mode: "full" });
+  assert.deepEqual([q.steps, q.batch, q.width, q.window, q.reviews, q.ftSeeds, q.fractions, q.snapshots], [120, 16, 64, 31, 700, [0], [0.25, 1], [60]]);
+  assert.deepEqual([f.steps, f.batch, f.width, f.window, f.reviews, f.ftSeeds, f.fractions, f.snapshots], [1200, 32, 128, 63, 20000, [0, 1, 2], [0.125, 0.25, 0.5, 1], [300, 600]]);
+  assert.deepEqual([q.vocab, q.heads, q.layers, q.labelled, q.ftEpochs, q.lr], [2000, 2, 2, 300, 2, 2e-3]);
+  assert.deepEqual([f.vocab, f.heads, f.layers, f.labelled, f.ftEpochs, f.lr, f.maskRate, f.positions], [8000, 4, 2, 1000, 5, 2e-3, 0.25, "alibi"]);
+  assert.deepEqual(q.arch, { width: 64, heads: 2, layers: 2, norm: "pre", dropout: 0.1, maskRate: 0.25, positions: "alibi" });
+  // runPretraining's cache key spreads these settings: the order must stay, or every cached checkpoint retrains.
+  assert.deepEqual(Object.keys(q.pretrain), ["steps", "batchSize", "learningRate", "snapshots", "seed"]);
+  assert.deepEqual(q.pretrain, { steps: 120, batchSize: 16, learningRate: 2e-3, snapshots: [], seed: 0 });
+  assert.equal(q.runPrefix, "e04-quick");
+  assert.equal(f.runPrefix, "e04-full");
+  const t = electraSettings({ mode: "quick", changes: { steps: 600, positions: "t5", maskRate: 0.15 } });
+  assert.deepEqual([t.pretrain.steps, t.arch.positions, t.arch.maskRate, t.width], [600, "t5", 0.15, 64]);
+  assert.throws(() => electraSettings({ changes: { stepz: 3 } as never }), /changes.stepz is not a size/);
+  assert.throws(() => electraSettings({ changes: { steps: 0 } }), /changes.steps \(0\) must be a positive number/);
+  assert.throws(() => electraSettings({ changes: { ftSeeds: [] } }), /changes.ftSeeds \(\[\]\) must be a non-empty list/);
+  assert.throws(() => electraSettings({ mode: "fast" as never }), /mode "fast" is not a mode/);
+  assert.throws(() => electraSettings({ runPrefix: "a b" }), /runPrefix "a b" must use letters/);
+});
+
+test("runners: ablations, generator sweep, quality vs compute, two-stage on a tiny corpus; views; no tensors left", async () => {
+  const corpus = await preparePretrainingCorpus({ reviews: 40, heldOutReviews: 4, vocabSize: 300, windowLength: 15, cache: false, load: { sample: true }, log: () => {} });
+  const S = electraSettings({
+    mode: "quick",
+    runPrefix: PREFIX,
+    changes: { window: 15, width: 16, heads: 2, layers: 1, batch: 8, steps: 2, labelled: 24, ftEpochs: 1, ftSeeds: [0, 1], fractions: [0.25, 0.5], snapshots: [1] },
+  });
+  // A labelled slice from the corpus itself: label = whether the window's first token id is even.
+  const rng = new Rng(3);
+  const pick = (n: number) => rng.shuffle(corpus.train.slice()).slice(0, n).map((w) => ({ ids: w.ids, label: (w.ids[0] % 2) as 0 | 1 }));
+  const data: Sst2Slice = { train: pick(24), dev: pick(16) };
+  const log = () => {};
+
+  const electra = await runPretraining({ name: `${PREFIX}-electra-s0`, model: { ...S.arch, objective: "electra", seed: 0 }, corpus, settings: { ...S.pretrain, snapshots: S.snapshots }, force: true, log });
+  // Each read-out is reproducible: the same model and seeds give the same scores (this also warms up the
+  // fine-tuning and probe code, whose first call keeps a tensor or so for later calls).
+  const first = await readOut(electra.model, { data, seeds: S.ftSeeds, epochs: S.ftEpochs });
+  const before = tf.memory().numTensors;
+  // Reuse the ELECTRA run for three objectives (checked by identity below): only Replace MLM and BERT pre-train here.
+  const rows = await runAblations({ settings: S, corpus, data, reuse: { electra, "all-tokens-mlm": electra, "electra-15": electra } });
+  assert.deepEqual(Object.keys(rows), [...TABLE5_OBJECTIVES, "none"]);
+  assert.equal(rows.electra.run, electra, "a reused run is read out, not pre-trained again");
+  assert.deepEqual(rows.electra.scores, first.scores);
+  assert.equal(rows["replace-mlm"].run!.name, `${PREFIX}-replace-mlm-s0`);
+  assert.equal(rows.bert.run!.name, `${PREFIX}-bert-s0`);
+  assert.equal(rows.none.run, undefined);
+  for (const [k, r] of Object.entries(rows)) {
+    assert.equal(r.scores.length, 2, `${k}: one score per fine-tuning seed`);
+    assert.ok([...r.scores, r.probe].every((x) => x >= 0 && x <= 1), `${k}: accuracies in [0, 1]: ${r.scores} ${r.probe}`);
+    assert.ok(r.cosine >= -1 && r.cosine <= 1, `${k}: cosine ${r.cosine}`);
+    if (r.run) assert.equal(r.run.evals.at(-1)!.step, 2, `${k}: pre-trained for settings.steps`);
+  }
+  await assert.rejects(readOut(electra.model, { data, seeds: [], epochs: 1 }), /seeds \(\[\]\) must be a non-empty list/);
+
+  const sweep = await runGeneratorSweep({ settings: S, corpus, data, reuse: { 0.25: rows.electra } });
+  assert.equal(sweep.rows[0.25], rows.electra);
+  assert.equal(sweep.rows[0.5].run!.name, `${PREFIX}-electra-g0.5-s0`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const expectBest = mean(sweep.rows[0.5].scores) > mean(sweep.rows[0.25].scores) ? 0.5 : 0.25;
+  assert.equal(sweep.best, expectBest);
+
+  const curve = await computeCurve({ run: electra, objective: "electra", settings: S, vocabSize: corpus.tokenizer.size, data, start: rows.none, end: rows.electra });
+  assert.deepEqual(curve.map((p) => p.flops), [0, electra.flopsPerStep, 2 * electra.flopsPerStep]);
+  assert.equal(curve[0].acc, mean(rows.none.scores));
+  assert.equal(curve[2].acc, mean(rows.electra.scores));
+  assert.ok(curve[1].acc >= 0 && curve[1].acc <= 1);
+
+  const two = await runTwoStage({ settings: S, corpus, data });
+  assert.equal(two.readout.run!.name, `${PREFIX}-two-stage-electra-s0`);
+  assert.equal(two.readout.run!.evals.at(-1)!.step, 1, "each stage runs half the steps");
+  assert.ok(two.point.flops > 0 && two.point.acc === mean(two.readout.scores));
+
+  const a = ablationView({ rows, order: [...TABLE5_OBJECTIVES, "none"], paper: TABLE5_GLUE, steps: S.steps, unigram: corpus.unigramEntropy, title: "t" });
+  assert.deepEqual(a.table.cells.map((r) => r[0]), ["ELECTRA", "All-Tokens MLM", "Replace MLM", "ELECTRA-15%", "BERT", "no pre-training"]);
+  assert.equal(a.chart.data.length, 2, "fine-tuned and probe bars");
+  assert.throws(() => ablationView({ rows, order: ["bert-electra"], paper: TABLE5_GLUE, steps: 4, unigram: 1, title: "t" }), /no readout for bert-electra/);
+  const g = generatorSweepView({ rows: sweep.rows, fractions: S.fractions, width: S.width });
+  assert.deepEqual(g.table.cells.map((r) => r[1]), ["4", "8"], "generator widths");
+  assert.throws(() => generatorSweepView({ rows: { 0.25: rows.none }, fractions: [0.25], width: 16 }), /fraction 0.25 has no pre-training run/);
+  const c = computeView({ electra: curve, bert: curve, twoStage: two.point, flopsPerStep: { electra: electra.flopsPerStep, bert: electra.flopsPerStep } });
+  assert.equal(c.chart.data.length, 3);
+  assert.equal(c.table.totalRows, 2 * curve.length + 1);
+
+  rows["replace-mlm"].run!.model.dispose();
+  rows.bert.run!.model.dispose();
+  assert.equal(tf.memory().numTensors, before, "every model the runners made is disposed or handed back");
+  electra.model.dispose();
+});
