@@ -96,4 +96,4 @@ t="$(now)"
 "$ENGINE" build "${args[@]}" "${EXTRA[@]}" .
 secs="$(since "$t")"
 size="$("$ENGINE" image inspect --format '{{.Size}}' "$TAG")"
-say "built $TAG in ${secs} s; image size $(awk -v b="$size" 'BEGIN{printf "%.2f GB (%d bytes)", b/1e9, b}')"
+say "built $TAG in ${secs} s; image size $(awk -v b="$size" 'BEGIN{printf "%.2f GB (%.0f bytes)", b/1e9, b}')"
