@@ -48,7 +48,12 @@ print("hub/smoke:    kernelspecs:", names, "default:", k["default"], "-", k["ker
   fail "kernelspecs"
 ext="$("$ENGINE" exec "$NAME" jupyter server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
 grep -q 'nbgrader.server_extensions.formgrader.*enabled' <<<"$ext" || fail "nbgrader's formgrader server extension is not enabled: $ext"
-say "   user jovyan, TypeScript default kernel, nbgrader extensions enabled"
+api contents | python3 -c '
+import json, sys
+names = [f["name"] for f in json.load(sys.stdin)["content"]]
+assert "00_setup.ipynb" in names, "the server root does not hold the notebooks: %s" % names' ||
+  fail "the server's root is not notebooks/ (hub/jupyter_server_config.py)"
+say "   user jovyan, TypeScript default kernel, nbgrader extensions enabled, notebooks/ as the root"
 
 t="$(now)"
 say "2. executing notebooks/00_setup.ipynb inside the container (./course run) ..."
