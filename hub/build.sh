@@ -10,6 +10,8 @@
 #   --mirror DIR     corpora from a local mirror (<DIR>/<name>/<file>; default: $NLU_DATA_MIRROR if set), else the
 #                    build downloads them
 #   --ca-cert FILE   an extra certificate authority to trust in the build and the image (copied to hub/certs/)
+#   --host-ca-certs  the same for each CA this machine added to its own trust store (/usr/local/share/ca-certificates/
+#                    *.crt): on a network whose HTTPS proxy this machine already trusts, the build then does too
 #   --tag NAME       default localhost/nlu-course-hub:latest
 # Env: ENGINE=podman|docker (default: podman if present). Extra arguments after -- go to `ENGINE build`.
 #
@@ -29,9 +31,11 @@ while [ $# -gt 0 ]; do
     --debootstrap) DEBOOTSTRAP=1; shift ;;
     --mirror) MIRROR="$2"; shift 2 ;;
     --ca-cert) CERTS+=("$2"); shift 2 ;;
+    --host-ca-certs) for c in /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
+                       [ -f "$c" ] && CERTS+=("$c"); done; shift ;;
     --tag) TAG="$2"; shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "hub/build.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +78,7 @@ fi
 BASE="${BASE:-docker.io/library/debian:bookworm}"
 
 # ----------------------------------------------------------------------------------------------- the build
-for c in "${CERTS[@]}"; do
+for c in ${CERTS[@]+"${CERTS[@]}"}; do
   [ -f "$c" ] || die "--ca-cert $c: no such file"
   grep -q 'BEGIN CERTIFICATE' "$c" || die "--ca-cert $c: not a PEM certificate (-----BEGIN CERTIFICATE-----)"
   name="$(basename "$c")"; cp "$c" "hub/certs/${name%.*}.crt"
