@@ -71,6 +71,13 @@ class Hub:
         if "00_setup.ipynb" not in names:
             fail(f"{user}'s server root does not hold the notebooks: {code} {names}")
         print(f"hub/hub_api:    {user}'s server through the hub: kernelspecs ['tslab'] (default), notebooks/ as the root")
+        # nbgrader's formgrader (grading pages and API) answers in admins' servers only (hub/jupyterhub_config.py).
+        code, _, text = self.request("GET", f"/hub/api/users/{user}", token)
+        admin = json.loads(text)["admin"]
+        code, _, text = self.request("GET", f"/user/{user}/formgrader/manage_assignments", token)
+        if code != (200 if admin else 404) or (admin and "Manage Assignments" not in text):
+            fail(f"{user}'s formgrader (admin: {admin}) answered {code}; expected {200 if admin else 404}")
+        print(f"hub/hub_api:    {user}'s formgrader through the hub: {code} ({'admin' if admin else 'not an admin'})")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -12,6 +12,13 @@
 #                       nbgrader_config.py, and where the gradebook goes), owned by uid 1000; mounted into the
 #                       instructor's server only
 #   NLU_HUB_NAME_PREFIX prefix of the servers' container names (default "jupyter": jupyter-<user>)
+#   NLU_HUB_PERSIST     "1": each user's notebooks folder on a named volume <prefix>-notebooks-<user>, which Docker and
+#                       podman seed from the image's notebooks/ when it is new (students' work survives a restart)
+#   NLU_HUB_CPU_LIMIT, NLU_HUB_MEM_LIMIT   per-server limits, e.g. 2 and 3G (hub/README.md, "Resources per user");
+#                       unset in the smoke test (podman on cgroups v1 "hybrid" machines cannot apply them)
+#
+# A class on one machine uses this file as it is, with the environment set and, in place of the dummy
+# authenticator, the university's (hub/README.md, "One machine").
 import os
 
 from dockerspawner import DockerSpawner
@@ -58,14 +65,34 @@ c.Spawner.ip = "127.0.0.1"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.DockerSpawner.name_template = env("NLU_HUB_NAME_PREFIX", "jupyter") + "-{username}"
+volumes = {}
 if env("NLU_HUB_EXCHANGE"):
-    c.DockerSpawner.volumes = {env("NLU_HUB_EXCHANGE"): "/srv/nbgrader/exchange"}
+    volumes[env("NLU_HUB_EXCHANGE")] = "/srv/nbgrader/exchange"
+if env("NLU_HUB_PERSIST") == "1":
+    volumes[env("NLU_HUB_NAME_PREFIX", "jupyter") + "-notebooks-{username}"] = "/home/jovyan/nlu-course/notebooks"
+c.DockerSpawner.volumes = volumes
+if env("NLU_HUB_CPU_LIMIT"):
+    c.DockerSpawner.cpu_limit = float(env("NLU_HUB_CPU_LIMIT"))
+if env("NLU_HUB_MEM_LIMIT"):
+    c.DockerSpawner.mem_limit = env("NLU_HUB_MEM_LIMIT")
+
+# Students' servers run without nbgrader's formgrader (the instructor's grading pages and API): it would show them
+# nothing of the course, but it has no place there. Command-line settings beat the extension's enable file.
+NO_FORMGRADER = "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False"
 
 
-def instructor_volumes(spawner):
-    """The course folder (solutions, gradebook) goes to the instructor's server only."""
-    if spawner.user.name in c.Authenticator.admin_users and env("NLU_HUB_INSTRUCTOR_HOMEWORK"):
-        spawner.volumes = {**spawner.volumes, env("NLU_HUB_INSTRUCTOR_HOMEWORK"): "/home/jovyan/nlu-course/homework"}
+def instructor_or_student(spawner):
+    """The course folder (solutions, gradebook) and the formgrader go to admins' servers only."""
+    if spawner.user.admin:
+        if env("NLU_HUB_INSTRUCTOR_HOMEWORK"):
+            spawner.volumes = {**spawner.volumes, env("NLU_HUB_INSTRUCTOR_HOMEWORK"): "/home/jovyan/nlu-course/homework"}
+    elif NO_FORMGRADER not in spawner.args:
+        spawner.args = [*spawner.args, NO_FORMGRADER]
 
 
-c.Spawner.pre_spawn_hook = instructor_volumes
+c.Spawner.pre_spawn_hook = instructor_or_student
+
+# A class's own settings on top (the university's authenticator, the class list, admins, TLS), e.g.
+# -e NLU_HUB_EXTRA_CONFIG=/srv/jupyterhub/class_config.py with that file mounted into the hub's container.
+if env("NLU_HUB_EXTRA_CONFIG"):
+    load_subconfig(env("NLU_HUB_EXTRA_CONFIG"))  # noqa: F821 (provided by traitlets)

@@ -3,11 +3,14 @@
 # hub/jupyterhub_config.py) starting each user's server as a container of the course image through podman's
 # Docker-compatible API, then, as an instructor and a student would:
 #   1. the student logs in through the hub (login form, API token from the hub's API) and the hub starts their
-#      server; through the hub's proxy it lists the TypeScript kernel as the default and the notebooks;
+#      server, with notebooks/ on a named volume seeded from the image; through the hub's proxy it lists the
+#      TypeScript kernel as the default and the notebooks, and has no formgrader (the instructor's has);
 #   2. notebooks/00_setup.ipynb executes headless in the student's server (./course run in that container);
 #   3. the instructor's server starts (admin API token); only it has the homework's solutions;
 #   4. nbgrader: the instructor releases hw_attention to the exchange, the student fetches it, answers it (the
 #      solution cells of the source notebook) and submits it, the instructor collects and autogrades it: 20 of 20.
+#
+# Before the hub starts, hub/check_z2jh.py checks the Kubernetes values file (no cluster here).
 #
 #   hub/smoke-hub.sh [IMAGE]          (default localhost/nlu-course-hub:latest; needs podman, as root)
 set -euo pipefail
@@ -30,7 +33,10 @@ PREFIX="nlu-smoke-$$"
 SERVICE_PID=""
 cleanup() {
   podman rm -f -t 5 "$PREFIX-hub" >/dev/null 2>&1 || true
-  for u in student instructor; do podman rm -f -t 5 "$PREFIX-$u" >/dev/null 2>&1 || true; done
+  for u in student instructor; do
+    podman rm -f -t 5 "$PREFIX-$u" >/dev/null 2>&1 || true
+    podman volume rm -f "$PREFIX-notebooks-$u" >/dev/null 2>&1 || true
+  done
   [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null || true
   rm -rf "$W"
 }
@@ -46,6 +52,11 @@ t="$(now)"
 podman build -q --format docker -f hub/Containerfile.hub --build-arg "COURSE_IMAGE=$IMAGE" -t "$HUB_IMAGE" hub/ >/dev/null ||
   fail "building the hub image ($HUB_IMAGE)"
 say "hub image $HUB_IMAGE ready in $(since "$t") s"
+
+# The Kubernetes values, as far as this machine can check them (YAML, the hook's Python, names): in the image, which
+# has PyYAML.
+podman run --rm --network none -v "$ROOT/hub:/hub:ro" "$IMAGE" python3 /hub/check_z2jh.py /hub ||
+  fail "hub/z2jh-values.yaml, hub/z2jh-volumes.yaml"
 
 podman system service --time=0 "unix://$W/podman.sock" >"$W/service.log" 2>&1 &
 SERVICE_PID=$!
@@ -65,6 +76,7 @@ podman run -d --name "$PREFIX-hub" --network host -v "$W/podman.sock:/var/run/do
   -e NLU_HUB_IMAGE="$IMAGE" -e NLU_HUB_PORT="$PORT" -e NLU_HUB_API_PORT="$(free_port)" \
   -e NLU_HUB_PROXY_API_PORT="$(free_port)" -e NLU_HUB_EXCHANGE="$W/exchange" -e NLU_HUB_PASSWORD="$PASSWORD" \
   -e NLU_HUB_ADMIN_TOKEN="$ADMIN_TOKEN" -e NLU_HUB_INSTRUCTOR_HOMEWORK="$W/homework" -e NLU_HUB_NAME_PREFIX="$PREFIX" \
+  -e NLU_HUB_PERSIST=1 \
   "$HUB_IMAGE" >/dev/null
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 120); do curl -fsS "$URL/hub/api/" >/dev/null 2>&1 && break; sleep 0.5; done
@@ -77,6 +89,9 @@ python3 hub/hub_api.py login-and-spawn "$URL" student "$PASSWORD" || fail "stude
 in_student() { podman exec "$PREFIX-student" bash -c "$1"; }
 in_instructor() { podman exec "$PREFIX-instructor" bash -c "$1"; }
 in_student '[ "$JUPYTERHUB_USER" = student ]' || fail "the student's container is not the student's server"
+podman volume exists "$PREFIX-notebooks-student" && in_student 'grep -q " /home/jovyan/nlu-course/notebooks " /proc/mounts' ||
+  fail "the student's notebooks are not on their volume $PREFIX-notebooks-student"
+say "   the student's notebooks/ is the volume $PREFIX-notebooks-student, seeded from the image"
 
 say "2. notebooks/00_setup.ipynb in the student's server"
 t="$(now)"
