@@ -90,7 +90,7 @@ args=(-f hub/Containerfile -t "$TAG" --build-arg "BASE_IMAGE=$BASE")
 [ "$ENGINE" = podman ] && args+=(--format docker --ignorefile hub/Containerfile.dockerignore)
 if [ -n "$MIRROR" ]; then
   [ -f "$MIRROR/MANIFEST.json" ] || [ -n "$(ls -A "$MIRROR" 2>/dev/null)" ] || die "--mirror $MIRROR: empty or missing"
-  MIRROR="$(cd "$MIRROR" && pwd)"
+  MIRROR="$(cd "$MIRROR" && pwd -P)"  # the real folder: a symlinked mirror (CI: ../shared) as a build context
   key="$( (cat "$MIRROR/MANIFEST.json" 2>/dev/null || ls -lR "$MIRROR") | sha256sum | cut -c1-16)"
   args+=(--build-context "corpora=$MIRROR" --build-arg "CORPORA_KEY=$key")
   say "corpora: from the mirror $MIRROR"

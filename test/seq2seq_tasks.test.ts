@@ -6,6 +6,7 @@ import { prepareCogs } from "../lib/tasks/cogs";
 import { prepareMulti30k } from "../lib/tasks/multi30k";
 import { NearestWordCorrector, keepInLexicon, prepareSpelling } from "../lib/tasks/spelling";
 import { prepareToyTask, toyPairs } from "../lib/tasks/seq2seq_toy";
+import { seq2seqSettings } from "../lib/tasks/seq2seq_settings";
 import { RnnSeq2Seq } from "../lib/models/seq2seq/rnn_seq2seq";
 import { accuracyBy, evaluateSeq2Seq, lengthBucket } from "../lib/eval/seq2seq_eval";
 import { pairedComparison } from "../lib/eval/paired";
@@ -150,4 +151,17 @@ test("trainRnnSeq2Seq caches: a second identical call loads the weights; alignme
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(checkpointDir("test-cached-run-none-quick"), { recursive: true, force: true });
   }
+});
+
+test("seq2seqSettings: notebook 05's quick and full sizes, and a clear error for an unknown mode", () => {
+  const q = seq2seqSettings("quick");
+  const f = seq2seqSettings("full");
+  assert.deepEqual([q.cogsTrainer.maxSteps, q.m30kTrainer.maxSteps, q.spellTrainer.maxSteps, q.toyTrainer.maxSteps], [40, 30, 40, 110]);
+  assert.deepEqual([f.cogsTrainer.maxSteps, f.m30kTrainer.maxSteps, f.spellTrainer.maxSteps, f.toyTrainer.maxSteps], [1600, 1500, 2500, 300]);
+  assert.equal(f.cogs.trainSize, undefined, "full mode trains on all of COGS");
+  assert.equal(q.cogs.trainSize, 3000);
+  assert.deepEqual([f.cogsModel.hidden, f.m30kModel.hidden, f.spellModel.hidden], [128, 128, 128]);
+  assert.deepEqual(f.cogsTrainer.schedule, { kind: "linear", finalFraction: 0.05 });
+  assert.deepEqual(q.beams, [1, 2, 4, 8]);
+  assert.throws(() => seq2seqSettings("fast" as never), /seq2seqSettings mode "fast" is not a mode: use one of quick, full/);
 });

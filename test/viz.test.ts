@@ -174,7 +174,7 @@ test("tables: escaping, row limit, number formatting, colours and their validati
   assert.ok(html.includes("A &lt;title&gt;"));
   assert.equal(html.match(/<tr>/g)!.length, 6, "header + 5 rows");
   assert.ok(html.includes("25 more rows (showing 5 of 30)"));
-  assert.deepEqual(result.cells[1], ["row 1", "1.12"]);
+  assert.deepEqual(result.cells[1], ["row 1", "1.123"], "3 significant digits, decimals aligned with the column (row 0: 0.123)");
   assert.equal(result.totalRows, 30);
   assert.match(result.text.split("\n")[1], /^text\s+score$/, "text fallback has a header");
 
@@ -196,8 +196,10 @@ test("tables: escaping, row limit, number formatting, colours and their validati
   const frame = showTable({ columns: ["label", "n"], values: [["pos", 3], ["neg", 2]] }, { show: false });
   assert.deepEqual(frame.cells, [["pos", "3"], ["neg", "2"]]);
   assert.deepEqual(showTable({ columns: ["x"], values: [1, 2] }, { show: false }).cells, [["1"], ["2"]]);
-  // Significant digits are kept, trailing zeros included: 0.770 beside 0.763, not 0.77; large values written out.
-  assert.deepEqual(showTable([{ a: 0.77 }, { a: 0.763 }, { a: 1234.5678 }], { show: false, precision: 3 }).cells, [["0.770"], ["0.763"], ["1230"]]);
+  // One number of decimals per numeric column: 0.770 beside 0.763 (not 0.77), 1.000 beside them; a column of
+  // small values keeps its own (0.003); strings, NaN dashes and integer-only columns are untouched.
+  const aligned = showTable([{ a: 0.77, b: 0.003, n: 5, s: "x" }, { a: 0.763, b: 0.004, n: 12, s: "y" }, { a: 1, b: NaN, n: 7, s: "z" }], { show: false, precision: 3 });
+  assert.deepEqual(aligned.cells, [["0.770", "0.003", "5", "x"], ["0.763", "0.004", "12", "y"], ["1.000", "—", "7", "z"]]);
   assert.throws(() => showTable(rows, { show: false, columns: ["nope"] }), /column "nope" is not in the data: it has text, score/);
 });
 

@@ -257,16 +257,12 @@ export function scriptJson(value: unknown): string {
 
 /**
  * A number for people: integers as they are, others with `digits` significant digits (no exponent for
- * ordinary magnitudes; trailing zeros kept with `trailingZeros`, as tables do), NaN/Infinity spelled out.
+ * ordinary magnitudes), NaN/Infinity spelled out.
  */
-export function formatNumber(v: number, digits = 4, opts: { trailingZeros?: boolean } = {}): string {
+export function formatNumber(v: number, digits = 4): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
   const abs = Math.abs(v);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e9)) return v.toExponential(Math.max(0, digits - 1));
-  // Tables keep toPrecision's trailing zeros, so a column reads 0.770 beside 0.763 (not 0.77): equal digits,
-  // equal precision. A progress line drops them (loss 0.01, not 0.01000). The exponent form toPrecision
-  // gives past `digits` integer digits (1.23e+3 for 1234.5 at 3) is written out instead: 1230.
-  const fixed = v.toPrecision(digits);
-  return opts.trailingZeros && !fixed.includes("e") ? fixed : String(Number(fixed));
+  return String(Number(v.toPrecision(digits)));
 }

@@ -66,7 +66,7 @@ export function showTable(data: FrameLike | Row[], options: TableOptions = {}): 
   }
   const shown = rows.slice(0, maxRows);
   const cellValues = shown.map((r) => columns.map((c) => r[allColumns.indexOf(c)]));
-  const cells = cellValues.map((r) => r.map((v) => formatCell(v, precision)));
+  const cells = alignDecimals(cellValues, cellValues.map((r) => r.map((v) => formatCell(v, precision))));
 
   const colourAt = (i: number, j: number): string | undefined => {
     const c = options.colours;
@@ -134,12 +134,26 @@ function toColumnsAndRows(data: FrameLike | Row[]): { columns: string[]; rows: u
   throw new Error("showTable needs a danfojs DataFrame or an array of row objects (a Series: use series.toJSON() rows or new DataFrame)");
 }
 
+/**
+ * One number of decimals per numeric column, the most any of its cells needs at the table's precision: a
+ * column reads 0.770 beside 0.763 (not 0.77), 1.000 beside 0.894, and 0.003 stays 0.003. Cells written with an
+ * exponent, NaN dashes and non-numbers are left as they are.
+ */
+function alignDecimals(values: unknown[][], cells: string[][]): string[][] {
+  const plain = (v: unknown, s: string): v is number => typeof v === "number" && Number.isFinite(v) && !/e/i.test(s);
+  const columns = values[0]?.length ?? 0;
+  const decimals = Array.from({ length: columns }, (_, j) =>
+    Math.max(0, ...values.map((r, i) => (plain(r[j], cells[i][j]) ? (cells[i][j].split(".")[1] ?? "").length : 0))),
+  );
+  return cells.map((r, i) => r.map((s, j) => (plain(values[i][j], s) && decimals[j] > 0 ? (values[i][j] as number).toFixed(decimals[j]) : s)));
+}
+
 function formatCell(v: unknown, precision: number): string {
   if (v === null || v === undefined) return "";
   // NaN marks a value that does not apply (a report's accuracy row has no precision): a dash, as an empty cell
   // would read as "forgotten".
   if (typeof v === "number" && Number.isNaN(v)) return "—";
-  if (typeof v === "number") return formatNumber(v, precision, { trailingZeros: true });
+  if (typeof v === "number") return formatNumber(v, precision);
   if (typeof v === "string") return v;
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return v.map((x) => formatCell(x, precision)).join(" ");
