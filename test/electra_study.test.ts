@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { electraSettings, runAblations, runGeneratorSweep, computeCurve, runTwoStage, readOut, TABLE5_OBJECTIVES, TABLE5_GLUE } from "../lib/tasks/electra_study";
+import { electraSettings, runAblations, runGeneratorSweep, computeCurve, runTwoStage, readOut, TABLE5_OBJECTIVES, TABLE5_GLUE, longRunPlan, runLongRun, LONG_RUN } from "../lib/tasks/electra_study";
 import { runPretraining, Sst2Slice } from "../lib/tasks/electra_experiments";
 import { preparePretrainingCorpus } from "../lib/tasks/pretraining_corpus";
 import { checkpointDir } from "../lib/models/pretrain_cache";
-import { ablationView, computeView, generatorSweepView } from "../lib/viz/electra";
+import { ablationView, computeView, generatorSweepView, longRunView } from "../lib/viz/electra";
 import { Rng } from "../lib/random";
 
 const PREFIX = "test-electra-study";
@@ -103,6 +103,32 @@ test("runners: ablations, generator sweep, quality vs compute, two-stage on a ti
   const c = computeView({ electra: curve, bert: curve, twoStage: two.point, flopsPerStep: { electra: electra.flopsPerStep, bert: electra.flopsPerStep } });
   assert.equal(c.chart.data.length, 3);
   assert.equal(c.table.totalRows, 2 * curve.length + 1);
+
+  // The long run: the plan per mode and switch, then both runs read out at their snapshots and end.
+  const full = electraSettings({ mode: "full", runPrefix: PREFIX });
+  const skipped = longRunPlan({ settings: full, env: {} });
+  assert.equal(skipped.run, false, "full mode does not start an hour-long run unasked");
+  assert.match(skipped.reason, /set NLU_LONG_RUN=1 to pre-train ELECTRA and BERT for 9600 steps/);
+  assert.equal(longRunPlan({ settings: full, env: { NLU_LONG_RUN: "1" } }).run, true);
+  assert.deepEqual(longRunPlan({ settings: full, env: {} }).names, { electra: `${PREFIX}-electra-g0.5-long9600-s0`, bert: `${PREFIX}-bert-long9600-s0` });
+  assert.throws(() => longRunPlan({ settings: full, env: { NLU_LONG_RUN: "yes" } }), /NLU_LONG_RUN="yes" is not a switch: use 1/);
+  assert.throws(() => longRunPlan({ settings: S, changes: { steps: 4, snapshots: [4] } }), /snapshots integers between 0 and steps/);
+  await assert.rejects(runLongRun({ plan: skipped, corpus, data, start: rows.none }), /the plan does not run \(skipped/);
+  const plan = longRunPlan({ settings: S, env: {}, changes: { steps: 4, snapshots: [2] } });
+  assert.equal(plan.run, true, "quick mode always runs its toy-sized copy");
+  assert.equal(LONG_RUN.quick.generatorFraction, plan.generatorFraction);
+  const long = await runLongRun({ plan, corpus, data, start: rows.none });
+  for (const k of ["electra", "bert"] as const) {
+    assert.deepEqual(long[k].map((p) => p.step), [0, 2, 4], `${k}: no pre-training, the snapshot, the end`);
+    assert.deepEqual(long[k].map((p) => p.flops), [0, 2, 4].map((x) => x * long.flopsPerStep[k]));
+    assert.equal(long[k][0].acc, mean(rows.none.scores));
+    assert.ok(long[k].every((p) => p.acc >= 0 && p.acc <= 1 && p.probe! >= 0 && p.probe! <= 1 && Math.abs(p.cosine!) <= 1), `${k}: real read-outs`);
+  }
+  assert.ok(long.flopsPerStep.electra > long.flopsPerStep.bert, "ELECTRA's step also runs its generator");
+  assert.ok(fs.existsSync(path.join(checkpointDir(`${PREFIX}-electra-g0.5-long4-s0-at2`), "manifest.json")), "the ½-width generator's snapshot is saved (and loaded for its read-out)");
+  const lv = longRunView(long);
+  assert.equal(lv.chart.data.length, 3, "ELECTRA, BERT and the no-pre-training line");
+  assert.equal(lv.table.totalRows, 6);
 
   rows["replace-mlm"].run!.model.dispose();
   rows.bert.run!.model.dispose();

@@ -6,7 +6,10 @@
 //   const S = electraSettings();                                  // or electraSettings({ changes: { steps: 600 } })
 //   const rows = await runAblations({ settings: S, corpus, data: sst, reuse: { electra: electraRun } });
 //   const sweep = await runGeneratorSweep({ settings: S, corpus, data: sst, reuse: { 0.25: rows.electra } });
+import * as fs from "fs";
+import * as path from "path";
 import { ElectraModel } from "../models/electra";
+import { checkpointDir } from "../models/pretrain_cache";
 import { ElectraObjective } from "../models/electra_config";
 import { PositionScheme } from "../nn/transformer";
 import { Mode, MODES, mode as currentMode } from "../mode";
@@ -173,26 +176,102 @@ export async function runGeneratorSweep(o: { settings: ElectraSettings; corpus: 
 export interface ComputePoint {
   flops: number;
   acc: number;
+  /** The pre-training step read out, and that encoder's linear probe and feature cosine (absent at compute 0 only when not measured). */
+  step?: number;
+  probe?: number;
+  cosine?: number;
 }
 
 /**
  * Section 7: one pre-training run read at compute 0 (`start`, the no-pre-training readout), at each of its
  * snapshots (loaded and fine-tuned here) and at its end (`end`, its readout from section 5).
  */
-export async function computeCurve(o: { run: PretrainResult; objective: ElectraObjective; settings: ElectraSettings; vocabSize: number; data: Sst2Slice; start: ElectraReadout; end: ElectraReadout }): Promise<ComputePoint[]> {
+export async function computeCurve(o: { run: PretrainResult; objective: ElectraObjective; settings: ElectraSettings; vocabSize: number; data: Sst2Slice; start: ElectraReadout; end: ElectraReadout; generatorFraction?: number }): Promise<ComputePoint[]> {
   const S = o.settings;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const points: ComputePoint[] = [{ flops: 0, acc: mean(o.start.scores) }];
+  const point = (step: number, r: ElectraReadout): ComputePoint => ({ flops: o.run.flopsPerStep * step, acc: mean(r.scores), step, probe: r.probe, cosine: r.cosine });
+  const points: ComputePoint[] = [point(0, o.start)];
+  const gen = o.generatorFraction === undefined ? {} : { generatorFraction: o.generatorFraction };
   for (const step of S.snapshots) {
-    const m = loadSnapshot(o.run.name, step, { ...S.arch, objective: o.objective, seed: 0, vocabSize: o.vocabSize, maxLen: S.window + 1 });
+    const m = loadSnapshot(o.run.name, step, { ...S.arch, objective: o.objective, seed: 0, ...gen, vocabSize: o.vocabSize, maxLen: S.window + 1 });
     try {
-      points.push({ flops: o.run.flopsPerStep * step, acc: mean((await readOut(m, { data: o.data, seeds: S.ftSeeds, epochs: S.ftEpochs })).scores) });
+      points.push(point(step, await readOut(m, { data: o.data, seeds: S.ftSeeds, epochs: S.ftEpochs })));
     } finally {
       m.dispose();
     }
   }
-  points.push({ flops: o.run.flopsPerStep * S.steps, acc: mean(o.end.scores) });
+  points.push(point(S.steps, o.end));
   return points;
+}
+
+/** Section 7's long run per mode: steps and snapshots of each run, and ELECTRA's generator width. */
+export const LONG_RUN: Record<Mode, { steps: number; snapshots: number[]; generatorFraction: number }> = {
+  quick: { steps: 180, snapshots: [60, 120], generatorFraction: 0.5 },
+  full: { steps: 9600, snapshots: [1200, 2400, 4800, 7200], generatorFraction: 0.5 },
+};
+/** Set to 1 to run the full-mode long run (it is not part of the notebook's 1.5-hour budget). */
+export const LONG_RUN_ENV = "NLU_LONG_RUN";
+
+/** What longRunPlan decides: the long run's settings, its checkpoint names, and whether (and why) it runs now. */
+export interface LongRunPlan {
+  settings: ElectraSettings;
+  generatorFraction: number;
+  names: { electra: string; bert: string };
+  run: boolean;
+  reason: string;
+}
+
+/**
+ * Section 7's long run: ELECTRA (a generator of LONG_RUN's width) and BERT with the notebook's sizes but
+ * LONG_RUN[mode].steps, to find where pre-training overtakes no pre-training. Quick mode always runs its
+ * toy-sized copy (the code path is tested); full mode runs when NLU_LONG_RUN=1 or when both checkpoints are
+ * already cached. `changes` overrides LONG_RUN's sizes (to try it, or to test it). Throws if NLU_LONG_RUN is set to
+ * anything but 0 or 1, or on sizes that cannot run.
+ */
+export function longRunPlan(o: { settings: ElectraSettings; env?: NodeJS.ProcessEnv; changes?: Partial<(typeof LONG_RUN)[Mode]> }): LongRunPlan {
+  const S = o.settings;
+  const L = { ...LONG_RUN[S.mode], ...o.changes };
+  if (!(Number.isInteger(L.steps) && L.steps > 0 && L.snapshots.every((k) => Number.isInteger(k) && k > 0 && k < L.steps) && L.generatorFraction > 0)) {
+    throw new Error(`longRunPlan changes (${JSON.stringify(o.changes)}): steps must be a positive integer, snapshots integers between 0 and steps, generatorFraction > 0.`);
+  }
+  const raw = (o.env ?? process.env)[LONG_RUN_ENV]?.trim() ?? "";
+  if (!["", "0", "1"].includes(raw)) throw new Error(`${LONG_RUN_ENV}="${raw}" is not a switch: use 1 to run the long run, 0 or unset to skip it.`);
+  const settings: ElectraSettings = { ...S, steps: L.steps, snapshots: L.snapshots, pretrain: { ...S.pretrain, steps: L.steps } };
+  const names = { electra: `${S.runPrefix}-electra-g${L.generatorFraction}-long${L.steps}-s0`, bert: `${S.runPrefix}-bert-long${L.steps}-s0` };
+  const cached = Object.values(names).every((n) => fs.existsSync(path.join(checkpointDir(n), "manifest.json")));
+  const run = S.mode === "quick" || raw === "1" || cached;
+  const reason = S.mode === "quick" ? `quick mode: a toy-sized long run (${L.steps} steps)` : cached ? `both runs are cached under checkpoints/` : raw === "1" ? `${LONG_RUN_ENV}=1` : `skipped: set ${LONG_RUN_ENV}=1 to pre-train ELECTRA and BERT for ${L.steps} steps each (see the measured time below)`;
+  return { settings, generatorFraction: L.generatorFraction, names, run, reason };
+}
+
+/** The long run's curves: for each model, no pre-training at compute 0, every snapshot, then the end (with probe and cosine). */
+export interface LongRunResult {
+  electra: ComputePoint[];
+  bert: ComputePoint[];
+  flopsPerStep: { electra: number; bert: number };
+  seconds: { electra: number; bert: number };
+}
+
+/** Run longRunPlan's plan (throws if the plan says not to run): pre-train both, read each out at every snapshot and at its end. */
+export async function runLongRun(o: { plan: LongRunPlan; corpus: PretrainingCorpus; data: Sst2Slice; start: ElectraReadout }): Promise<LongRunResult> {
+  if (!o.plan.run) throw new Error(`runLongRun: the plan does not run (${o.plan.reason}).`);
+  const S = o.plan.settings;
+  const one = async (objective: "electra" | "bert") => {
+    // Key order as in every other run: runPretraining's cache key is built from these objects.
+    const model = { ...S.arch, objective, seed: 0, ...(objective === "electra" ? { generatorFraction: o.plan.generatorFraction } : {}) };
+    const run = await runPretraining({ name: o.plan.names[objective], model, corpus: o.corpus, settings: { ...S.pretrain, snapshots: S.snapshots } });
+    try {
+      const end = await readOut(run.model, { data: o.data, seeds: S.ftSeeds, epochs: S.ftEpochs, run });
+      const gen = objective === "electra" ? o.plan.generatorFraction : undefined;
+      const curve = await computeCurve({ run, objective, settings: S, vocabSize: o.corpus.tokenizer.size, data: o.data, start: o.start, end, generatorFraction: gen });
+      return { curve, flops: run.flopsPerStep, seconds: run.seconds };
+    } finally {
+      run.model.dispose();
+    }
+  };
+  const e = await one("electra");
+  const b = await one("bert");
+  return { electra: e.curve, bert: b.curve, flopsPerStep: { electra: e.flops, bert: b.flops }, seconds: { electra: e.seconds, bert: b.seconds } };
 }
 
 /**

@@ -5,12 +5,13 @@
 //   pretrainingChart([{ name: "BERT, learned positions", evals: run.evals }], { unigram: corpus.unigramEntropy });
 //   showClaims(checkClaims([...]), "The paper's orderings, checked on this run");
 //   ablationView({ rows, steps, unigram, title })   generatorSweepView({ rows, fractions, width })   computeView({ ... })
+//   longRunView(await runLongRun({ plan, corpus, data, start }))
 import type { ElectraExplanation } from "../models/electra";
 import type { ClaimResult } from "../eval/claims";
 import type { PretrainingEval } from "../models/electra_eval";
 import { showTable, Table } from "./table";
 import { summarised } from "./display";
-import type { ComputePoint, ElectraReadout } from "../tasks/electra_study";
+import type { ComputePoint, ElectraReadout, LongRunResult } from "../tasks/electra_study";
 import { Figure, Series, barChart, lineChart } from "./plot";
 import { sampleSd } from "../eval/claims";
 
@@ -207,4 +208,30 @@ export function computeView(o: { electra: ComputePoint[]; bert: ComputePoint[]; 
     { title: "Quality vs compute (point 0 = no pre-training)", precision: 3, maxRows: 30 },
   );
   return summarised({ chart, table }, "[quality vs compute]", true);
+}
+
+/**
+ * Section 7's long run: fine-tuned accuracy of ELECTRA and BERT against pre-training FLOPs, with no pre-training
+ * as a horizontal line (where a curve crosses it, pre-training starts to pay off), and a table of every
+ * read-out (step, TFLOPs, fine-tuned %, probe %, mean feature cosine).
+ */
+export function longRunView(r: LongRunResult): { chart: Figure; table: Table } {
+  const tf = (p: ComputePoint) => p.flops / 1e12;
+  const none = 100 * r.electra[0].acc;
+  const last = Math.max(tf(r.electra[r.electra.length - 1]), tf(r.bert[r.bert.length - 1]));
+  const chart = lineChart({
+    title: "The long run: fine-tuned SST-2 dev accuracy vs pre-training compute",
+    xLabel: "pre-training compute (TFLOPs)",
+    yLabel: "fine-tuned SST-2 dev accuracy %",
+    markers: true,
+    series: [
+      { name: "ELECTRA", x: r.electra.map(tf), y: r.electra.map((p) => 100 * p.acc) },
+      { name: "BERT", x: r.bert.map(tf), y: r.bert.map((p) => 100 * p.acc) },
+      { name: "no pre-training", x: [0, last], y: [none, none] },
+    ],
+  });
+  const rows = (model: string, ps: ComputePoint[]) =>
+    ps.map((p) => ({ model, step: p.step ?? 0, TFLOPs: tf(p), "fine-tuned %": 100 * p.acc, "probe %": p.probe === undefined ? Number.NaN : 100 * p.probe, cosine: p.cosine ?? Number.NaN }));
+  const table = showTable([...rows("ELECTRA", r.electra), ...rows("BERT", r.bert)], { title: "The long run, every read-out (step 0 = no pre-training)", precision: 3, maxRows: 40 });
+  return summarised({ chart, table }, "[long run]", true);
 }
