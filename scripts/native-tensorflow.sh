@@ -98,7 +98,7 @@ smoke() {
 STAMP="$PKG/deps/.from-wheel"
 WANT="tensorflow-cpu==$TF_VERSION tfjs-node==$TFJS_NODE_VERSION node-abi=$(node -p process.versions.modules)"
 if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && out=$(smoke 2>/dev/null); then
-  say "already done ($out)"; exit 0
+  echo "native-tensorflow: already done ($out)"; exit 0  # stdout: news, not a warning (run/export hide it)
 fi
 
 # ---- 1. download the wheel (no deps, nothing installed) ----

@@ -30,7 +30,7 @@ test("verdicts: holds beyond 2 se, reversed below -2 se, else within noise; the 
   assert.equal(r[0].paper, 2.8);
   assert.equal(summarizeVerdicts(r), "2 of 4 orderings hold clearly, 1 is clearly reversed, 1 cannot be told apart at this scale.");
   const t = showClaims(r, "claims", { }) ;
-  assert.deepEqual(t.columns, ["claim", "paper gap", "our gap", "noise (1 se)", "verdict"]);
+  assert.deepEqual(t.columns, ["claim", "paper gap", "our gap", "noise (1 se; verdicts at 2 se)", "verdict"]);
   assert.match(t.html, /#b7e4b7/);
   assert.throws(() => checkClaims([{ claim: "x", a: [NaN], b: [0.5] }]), /non-empty array of finite scores/);
 });

@@ -212,6 +212,8 @@ test("the progress line ends on the last evaluation (the chart's last point), an
   assert.equal(score.y[score.y.length - 1], last.valScore, "the chart's last score point is the progress line's");
   assert.equal(fig.layout.yaxis.title.text, "loss");
   assert.equal(fig.layout.yaxis2.title.text, "validation macroF1");
+  // Its own ticks: plotly 3's default for an overlaying axis ("sync") puts them at the loss axis's grid values.
+  assert.equal(fig.layout.yaxis2.tickmode, "auto");
   assert.equal(fig.data.find((t: { name: string }) => t.name === "validation loss").yaxis, undefined, "losses stay on the loss axis");
   model.dispose();
   trainer.dispose();

@@ -56,7 +56,7 @@ export function showElectraExplanation(e: ElectraExplanation, title: string): Ta
 /** A paper's claims with our gaps, noise and verdicts; verdict cells green (holds), red (reversed), grey. */
 export function showClaims(results: ClaimResult[], title = "The paper's orderings, checked on this run", opts: { precision?: number } = {}): Table {
   return showTable(
-    results.map((r) => ({ claim: r.claim, "paper gap": r.paper, "our gap": r.ours, "noise (1 se)": r.noise, verdict: r.verdict })),
+    results.map((r) => ({ claim: r.claim, "paper gap": r.paper, "our gap": r.ours, "noise (1 se; verdicts at 2 se)": r.noise, verdict: r.verdict })),
     {
       title,
       precision: opts.precision ?? 3,

@@ -190,7 +190,9 @@ export function lineChart(o: LineChartOptions): Figure {
   if (o.logY) (layout.yaxis as Json).type = "log";
   if (o.logX) (layout.xaxis as Json).type = "log";
   if (o.series.some((s) => s.rightAxis)) {
-    layout.yaxis2 = { title: { text: label(o.y2Label ?? "") }, overlaying: "y", side: "right", automargin: true, showgrid: false, zeroline: false };
+    // tickmode "auto": plotly 3 otherwise syncs an overlaying axis's ticks to the left axis's grid, which gives
+    // ticks at values like 0.3472 and lets the right-hand series touch the plot's top edge.
+    layout.yaxis2 = { title: { text: label(o.y2Label ?? "") }, overlaying: "y", side: "right", automargin: true, showgrid: false, zeroline: false, tickmode: "auto" };
     // The legend's default place (right of the plot) is where the second axis is: put it above.
     layout.legend = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" };
   }
