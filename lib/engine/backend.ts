@@ -3,7 +3,8 @@
 //   await useBestBackend();   // once, before any tensor work; prints one banner line the first time
 //   engineInfo();             // { backend: "wasm", reason: "...", kernelPack: ["BatchMatMul", ...], ... }
 //
-// Order: node-gpu (tfjs-node-gpu, CUDA) -> node (tfjs-node, native CPU) -> wasm (XNNPACK, SIMD) -> cpu (JS).
+// Order: node-gpu (tfjs-node-gpu, CUDA) -> webgpu (Dawn: Vulkan, Metal or D3D12, any vendor) -> node (tfjs-node,
+// native CPU) -> wasm (XNNPACK, SIMD) -> cpu (JS).
 // tfjs-node(-gpu) are optional dependencies whose install downloads libtensorflow and often fails; npm then
 // drops them silently, or leaves a folder whose native binding is missing. So each candidate is `require`d
 // inside try/catch, and `tf.setBackend`'s boolean is checked: after a failed setBackend, tf.getBackend() may
@@ -17,8 +18,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { installKernelPack, kernelPackFor, removeKernelPack } from "./kernels";
 import { markDisplayed } from "../viz/display";
+import { leaveGpuCallback, loadWebGpu } from "./webgpu";
 
-export const BACKEND_NAMES = ["node-gpu", "node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["node-gpu", "webgpu", "node", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export const BACKEND_ENV = "NLU_BACKEND";
 /** NLU_KERNEL_PACK=off runs wasm/cpu with stock tfjs kernels only (to compare, or to rule the pack out). */
@@ -27,6 +29,7 @@ export const KERNEL_PACK_ENV = "NLU_KERNEL_PACK";
 /** The name each choice registers under in tfjs (both node packages register "tensorflow"). */
 export const TFJS_BACKEND: Record<BackendName, string> = {
   "node-gpu": "tensorflow",
+  webgpu: "webgpu",
   node: "tensorflow",
   wasm: "wasm",
   cpu: "cpu",
@@ -34,6 +37,7 @@ export const TFJS_BACKEND: Record<BackendName, string> = {
 
 const PACKAGE: Record<BackendName, string> = {
   "node-gpu": "@tensorflow/tfjs-node-gpu",
+  webgpu: "@tensorflow/tfjs-backend-webgpu",
   node: "@tensorflow/tfjs-node",
   wasm: "@tensorflow/tfjs-backend-wasm",
   cpu: "@tensorflow/tfjs",
@@ -42,6 +46,7 @@ const PACKAGE: Record<BackendName, string> = {
 /** What runs, in words (the banner's middle). */
 const WHAT: Record<BackendName, string> = {
   "node-gpu": "TensorFlow on a CUDA GPU",
+  webgpu: "WebGPU (Dawn) on the GPU",
   node: "native TensorFlow on the CPU",
   wasm: "WebAssembly on the CPU",
   cpu: "plain JavaScript on the CPU",
@@ -50,9 +55,21 @@ const WHAT: Record<BackendName, string> = {
 /** How to get something faster than `name` (the banner's last clause). */
 const FASTER: Record<BackendName, string> = {
   "node-gpu": "this is the fastest backend tfjs offers",
-  node: "a CUDA GPU with tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1)",
+  webgpu: "an NVIDIA GPU with tfjs-node-gpu, which `./course setup` builds when it finds an NVIDIA driver (nvidia-smi)",
+  node: "a GPU: tfjs-node-gpu (`./course setup` builds it when it finds an NVIDIA driver) or WebGPU (any GPU with a Vulkan, Metal or D3D12 driver)",
   wasm: "native TensorFlow (tfjs-node), which `./course setup` builds on Linux x86_64 from the PyPI tensorflow-cpu wheel (see its output for why it could not)",
   cpu: "wasm trains 10-100x faster: unset NLU_BACKEND, or reinstall @tensorflow/tfjs-backend-wasm if it failed",
+};
+
+/** What to do when an explicitly requested backend cannot be used (the error's last sentence). */
+const FIX: Record<BackendName, string> = {
+  "node-gpu":
+    "Run `./course setup` on a machine where `nvidia-smi` works: it builds tfjs-node-gpu against PyPI's tensorflow wheel and NVIDIA's CUDA wheels",
+  webgpu:
+    "WebGPU needs a GPU driver with Vulkan (Linux: check `vulkaninfo --summary`), Metal (macOS) or D3D12 (Windows), and the optional packages webgpu + @tensorflow/tfjs-backend-webgpu (npm install)",
+  node: "Install it (npm i @tensorflow/tfjs-node) and run `./course setup`, which builds its binding",
+  wasm: "Install it (npm i @tensorflow/tfjs-backend-wasm)",
+  cpu: "Install @tensorflow/tfjs (npm install)",
 };
 
 export type BackendRequest = BackendName | "auto";
@@ -93,7 +110,8 @@ export interface LoadResult {
 /** Everything activateBackend touches, injectable for tests. */
 export interface BackendDeps {
   env: Record<string, string | undefined>;
-  load(name: BackendName): Promise<LoadResult>;
+  /** `explicit`: the request named this backend (NLU_BACKEND), rather than auto trying it. */
+  load(name: BackendName, explicit: boolean): Promise<LoadResult>;
   setBackend(tfjsName: string): Promise<boolean>;
   installPack(tfjsName: string): string[];
   removePack(tfjsName: string): void;
@@ -139,7 +157,7 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
   const skipped: string[] = [];
   const failed: string[] = [];
   for (const name of candidateOrder(request)) {
-    const loaded = await deps.load(name);
+    const loaded = await deps.load(name, request !== "auto");
     let failure = loaded.ok ? "" : loaded.note;
     if (loaded.ok) {
       let ok = false;
@@ -176,7 +194,7 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
     if (request !== "auto") {
       throw new Error(
         `${BACKEND_ENV}=${request} but ${PACKAGE[name]} could not be used: ${failure}. ` +
-          `Install it (npm i ${PACKAGE[name]}) or unset ${BACKEND_ENV} to pick the fastest that loads.`,
+          `${FIX[name]}, or unset ${BACKEND_ENV} to pick the fastest that loads.`,
       );
     }
     skipped.push(`${name}: ${failure}`);
@@ -202,6 +220,13 @@ function nativeBindingBuilt(pkg: string): boolean {
   return fs.existsSync(lib) && fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, "tfjs_binding.node")));
 }
 
+/** Each package's require, spelled out so a bundler (scripts/gpu-check.sh's esbuild) sees and includes it. */
+const REQUIRE: Record<string, () => unknown> = {
+  "@tensorflow/tfjs-node-gpu": () => require("@tensorflow/tfjs-node-gpu"),
+  "@tensorflow/tfjs-node": () => require("@tensorflow/tfjs-node"),
+  "@tensorflow/tfjs-backend-wasm": () => require("@tensorflow/tfjs-backend-wasm"),
+};
+
 /** require() that reports "not installed" separately from "installed but broken". */
 function tryRequire(pkg: string): LoadResult {
   // libtensorflow prints CPU-feature and oneDNN notices to stderr on load; keep only warnings and errors.
@@ -213,7 +238,7 @@ function tryRequire(pkg: string): LoadResult {
     return { ok: false, note: `${pkg.replace("@tensorflow/", "")} present but its native binding is not built`, absent: true };
   }
   try {
-    require(pkg);
+    REQUIRE[pkg]();
     return { ok: true, note: "" };
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -223,9 +248,13 @@ function tryRequire(pkg: string): LoadResult {
   }
 }
 
-/** Load a candidate for real: require its package and, for wasm, point it at its .wasm files. */
-export async function loadBackendPackage(name: BackendName): Promise<LoadResult> {
+/**
+ * Load a candidate for real: require its package and, for wasm, point it at its .wasm files; for webgpu, find
+ * an adapter first (lib/engine/webgpu.ts). `explicit`: NLU_BACKEND named this one.
+ */
+export async function loadBackendPackage(name: BackendName, explicit = false): Promise<LoadResult> {
   if (name === "cpu") return { ok: true, note: "" };
+  if (name === "webgpu") return loadWebGpu({ explicit, env: process.env });
   const result = tryRequire(PACKAGE[name]);
   if (!result.ok) return result;
   if (name === "node" || name === "node-gpu") {
@@ -255,6 +284,7 @@ function realDeps(env: Record<string, string | undefined>): BackendDeps {
     load: loadBackendPackage,
     setBackend: async (n) => {
       const ok = await tf.setBackend(n);
+      if (ok && n === "webgpu") await leaveGpuCallback(); // the caller's next dataSync must not run inside Dawn's tick
       // The cpu backend prints a multi-line "install tfjs-node" notice on first write; our banner says it.
       if (ok && n === "cpu") (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return ok;

@@ -27,8 +27,9 @@ import { wasmGatherV2, wasmPack, wasmSum, wasmTranspose, wasmUnpack } from "./la
 import { MatMulStock, wasmBatchMatMul } from "./matmul";
 import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from "./segment_sum";
 import { KernelArgs, StockKernel } from "./wasm_heap";
+import { webgpuAddN } from "./webgpu_addn";
 
-export type PackBackend = "wasm" | "cpu";
+export type PackBackend = "wasm" | "cpu" | "webgpu";
 
 interface PackKernel {
   kernelName: string;
@@ -141,6 +142,12 @@ const PACK: PackKernel[] = [
     backendName: "cpu",
     why: "stock takes seconds per conv1d step; GEMM + col2im",
     kernelFunc: (args) => cpuConv2DBackpropInput(args, stockKernel("Conv2DBackpropInput", "cpu")),
+  },
+  {
+    kernelName: "AddN",
+    backendName: "webgpu",
+    why: "stock binds every input in one shader and fails past the device's storage-buffer limit (the gradient norm sums 33); sum in groups",
+    kernelFunc: (args) => webgpuAddN(args, stockKernel("AddN", "webgpu")),
   },
 ];
 
