@@ -137,7 +137,7 @@ smoke() {
 }
 
 STAMP="$PKG/deps/.from-wheel"
-WANT="$PIP_NAME==$TF_VERSION $NPM_PKG==$TFJS_NODE_VERSION node-abi=$(node -p process.versions.modules)"
+WANT="$PIP_NAME==$TF_VERSION ${NPM_PKG#@tensorflow/}==$TFJS_NODE_VERSION node-abi=$(node -p process.versions.modules)"
 [ "$VARIANT" = gpu ] && WANT="$WANT cuda-wheels=${NLU_CUDA_WHEELS:-all}"
 if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] &&
    { [ "$VARIANT" = cpu ] || [ -f "$PKG/deps/gpu-build.json" ]; } && out=$(smoke 2>/dev/null); then
