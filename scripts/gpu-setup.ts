@@ -6,8 +6,10 @@
 //   node --import tsx scripts/gpu-setup.ts detect                 # exit 0 build, 10 skip, 11 GPU unusable; one line
 //   node --import tsx scripts/gpu-setup.ts wheels METADATA         # the NVIDIA wheels to download, one pin a line
 //   node --import tsx scripts/gpu-setup.ts stamp METADATA DEPS TF  # write DEPS/gpu-build.json, print it
+//   node --import tsx scripts/gpu-setup.ts detail [PKG_DIR]        # "NVIDIA H200, 140 GiB, CUDA 12.5, cuDNN 9.3"
 //   node --import tsx scripts/gpu-setup.ts ld-path [PKG_DIR]       # LD_LIBRARY_PATH for the GPU build ("" if none)
-//   node --import tsx scripts/gpu-setup.ts exec -- CMD [ARGS...]   # run CMD with that LD_LIBRARY_PATH (npm run bench)
+//   node --import tsx scripts/gpu-setup.ts exec [--pkg PKG_DIR] -- CMD [ARGS...]
+//                                                 # run CMD with that LD_LIBRARY_PATH (npm run bench)
 //
 // Environment: NLU_GPU=off skips the GPU build; NLU_NVIDIA_SMI names the nvidia-smi binary (tests point it at
 // a simulated one).
@@ -16,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   GPU_STAMP_FILE, GpuBuildStamp, NVIDIA_SMI_QUERY, NvidiaGpu, driverProblem, gpuLibraryPath, gpuStampPath,
-  parseDriverCudaVersion, parseNvidiaSmiQuery, readGpuBuildStamp,
+  nodeGpuDetail, parseDriverCudaVersion, parseNvidiaSmiQuery, readGpuBuildStamp,
 } from "../lib/engine/gpu_info";
 
 /** One `Requires-Dist` pin of the wheel's METADATA, e.g. { name: "nvidia-cudnn-cu12", version: "9.3.0.75" }. */
@@ -162,6 +164,9 @@ export function makeStamp(opts: { metadata: string; depsDir: string; tensorflow:
   };
 }
 
+/** The stamp inside PKG_DIR (a tfjs-node-gpu folder), or the installed package's. */
+const stampIn = (pkgDir?: string) => (pkgDir ? path.join(pkgDir, "deps", GPU_STAMP_FILE) : gpuStampPath());
+
 function main(argv: string[]): number {
   const [cmd, ...args] = argv;
   const env = process.env;
@@ -187,21 +192,26 @@ function main(argv: string[]): number {
       process.stdout.write(text);
       return 0;
     }
+    case "detail": {
+      console.log(nodeGpuDetail(readGpuBuildStamp(stampIn(args[0]))));
+      return 0;
+    }
     case "ld-path": {
-      const stampFile = args[0] ? path.join(args[0], "deps", GPU_STAMP_FILE) : gpuStampPath();
-      console.log(gpuLibraryPath(readGpuBuildStamp(stampFile), undefined) ?? "");
+      console.log(gpuLibraryPath(readGpuBuildStamp(stampIn(args[0])), undefined) ?? "");
       return 0;
     }
     case "exec": {
-      const rest = args[0] === "--" ? args.slice(1) : args;
-      if (rest.length === 0) throw new Error("usage: gpu-setup.ts exec -- COMMAND [ARGS...]");
-      const ld = gpuLibraryPath(readGpuBuildStamp(), env.LD_LIBRARY_PATH);
+      const pkg = args[0] === "--pkg" ? args[1] : undefined;
+      let rest = pkg === undefined ? args : args.slice(2);
+      if (rest[0] === "--") rest = rest.slice(1);
+      if (rest.length === 0) throw new Error("usage: gpu-setup.ts exec [--pkg PKG_DIR] -- COMMAND [ARGS...]");
+      const ld = gpuLibraryPath(readGpuBuildStamp(stampIn(pkg)), env.LD_LIBRARY_PATH);
       const r = spawnSync(rest[0], rest.slice(1), { stdio: "inherit", env: { ...env, ...(ld ? { LD_LIBRARY_PATH: ld } : {}) } });
       if (r.error) throw r.error;
       return r.status ?? 1;
     }
     default:
-      console.error("usage: gpu-setup.ts detect [CUDA] | wheels METADATA | stamp METADATA DEPS TF | ld-path [PKG] | exec -- CMD...");
+      console.error("usage: gpu-setup.ts detect [CUDA] | wheels METADATA | stamp METADATA DEPS TF | detail [PKG] | ld-path [PKG] | exec -- CMD...");
       return 2;
   }
 }

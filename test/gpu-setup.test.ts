@@ -210,3 +210,28 @@ test("gpu-setup.ts wheels prints the pins to download; ld-path reads a stamp and
   assert.equal(cli(["ld-path", pkg], "missing").stdout, "/x/nvidia/cublas/lib:/x/nvidia/cudnn/lib\n");
   fs.rmSync(pkg, { recursive: true });
 });
+
+test("gpu-setup.ts exec runs a command with the GPU build's LD_LIBRARY_PATH first, and passes its exit status", () => {
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), "gpu-pkg-"));
+  const show = ["exec", "--pkg", pkg, "--", process.execPath, "-e", "console.log(process.env.LD_LIBRARY_PATH ?? '(unset)'); process.exit(3)"];
+  const without = cli(show, "missing", { LD_LIBRARY_PATH: "/opt/a" });
+  assert.deepEqual([without.status, without.stdout], [3, "/opt/a\n"]);
+  fs.mkdirSync(path.join(pkg, "deps"));
+  fs.writeFileSync(path.join(pkg, "deps", "gpu-build.json"), JSON.stringify(stampOf()));
+  const withGpu = cli(show, "missing", { LD_LIBRARY_PATH: "/opt/a" });
+  assert.deepEqual([withGpu.status, withGpu.stdout], [3, "/x/nvidia/cublas/lib:/x/nvidia/cudnn/lib:/opt/a\n"]);
+  assert.equal(cli(["detail", pkg], "missing").stdout, "NVIDIA H200, 140 GiB, CUDA 12.5, cuDNN 9.3\n");
+  fs.rmSync(pkg, { recursive: true });
+});
+
+test("native-tensorflow.sh names the fix for an unknown variant and for a missing tfjs-node-gpu", () => {
+  const script = path.join(root, "scripts", "native-tensorflow.sh");
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), "gpu-proj-"));
+  const bad = spawnSync("bash", [script, empty], { encoding: "utf8", env: { ...process.env, NATIVE_TF_VARIANT: "cuda" } });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /NATIVE_TF_VARIANT=cuda: use cpu \(tfjs-node\) or gpu \(tfjs-node-gpu\)/);
+  const none = spawnSync("bash", [script, empty], { encoding: "utf8", env: { ...process.env, NATIVE_TF_VARIANT: "gpu" } });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /tfjs-node-gpu not found: run 'npm install @tensorflow\/tfjs-node-gpu@4\.22\.0 --ignore-scripts'/);
+  fs.rmSync(empty, { recursive: true });
+});
