@@ -127,6 +127,7 @@ smoke() {
     if grep -q "Created device .*GPU" "$errlog"; then
       echo "gpu=$(grep -o 'name: [^,]*' "$errlog" | head -1 | cut -c7-)"
     elif [ "${EXPECT_GPU:-0}" = 1 ]; then
+      cp "$errlog" "$PKG/deps/smoke.log" 2>/dev/null || true
       grep -iE "dlopen|could not load|cuda|driver" "$errlog" | head -20 >&2; rm -f "$errlog"
       echo "TensorFlow created no GPU device although nvidia-smi lists one (see the lines above)" >&2; return 1
     else
@@ -139,6 +140,10 @@ smoke() {
 STAMP="$PKG/deps/.from-wheel"
 WANT="$PIP_NAME==$TF_VERSION ${NPM_PKG#@tensorflow/}==$TFJS_NODE_VERSION node-abi=$(node -p process.versions.modules)"
 [ "$VARIANT" = gpu ] && WANT="$WANT cuda-wheels=${NLU_CUDA_WHEELS:-all}"
+if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT failed" ]; then
+  # A GPU build whose smoke test found no GPU is not retried on every set-up (it takes minutes).
+  die "the $NPM_PKG build with $PIP_NAME==$TF_VERSION failed before (TensorFlow's log: $PKG/deps/smoke.log). FORCE=1 retries it; NLU_GPU=off stops trying"
+fi
 if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] &&
    { [ "$VARIANT" = cpu ] || [ -f "$PKG/deps/gpu-build.json" ]; } && out=$(smoke 2>/dev/null); then
   echo "native-tensorflow: already done ($(echo $out))"; exit 0  # stdout: news, not a warning (run/export hide it)
@@ -244,7 +249,11 @@ say "compiling the binding (about 1-2 minutes); log: $LOG"
 rm -rf "$PKG/build"   # intermediate objects only
 
 # ---- 4. verify ----
-out=$(smoke) || die "binding built but the smoke test failed (see the error above)"
+if ! out=$(smoke); then
+  # gpu: leave no binding behind, so the backend pick falls back to tfjs-node instead of a GPU build without GPU.
+  [ "$VARIANT" = gpu ] && { rm -rf "$PKG/lib"; echo "$WANT failed" >"$STAMP"; }
+  die "binding built but the smoke test failed (see the error above)"
+fi
 echo "$WANT" > "$STAMP"
 if [ "$VARIANT" = gpu ]; then
   gpu_setup stamp "$PKG/deps/METADATA" "$PKG/deps" "$TF_VERSION" >/dev/null || die "writing $PKG/deps/gpu-build.json failed"
