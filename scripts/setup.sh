@@ -9,7 +9,8 @@
 #   scripts/setup.sh --tests            # also what the tests need (requirements-test.txt); ./course test passes it
 #
 # Environment: NLU_PYTHON=/path/to/python3 picks the Python used to create .venv/ (3.10 or newer);
-# NLU_NATIVE_TF=off skips building the native TensorFlow backend (tfjs-node) from the PyPI wheel.
+# NLU_NATIVE_TF=off skips building the native TensorFlow backends (tfjs-node, tfjs-node-gpu) from the PyPI wheels;
+# NLU_GPU=off skips only the GPU one (built only where an NVIDIA driver answers nvidia-smi).
 # Plain bash 3.2 (macOS) compatible on purpose: no associative arrays, no mapfile.
 set -euo pipefail
 
@@ -195,13 +196,51 @@ case "${NLU_NATIVE_TF:-auto}" in
     ;;
 esac
 
+# --------------------------------------------------------------------------------- GPU backend (tfjs-node-gpu)
+# Where an NVIDIA driver answers nvidia-smi, the same build for tfjs-node-gpu: PyPI's GPU-enabled `tensorflow`
+# wheel (616 MB) and the NVIDIA CUDA/cuDNN wheels that TensorFlow release pins (several GB), downloaded once into
+# the wheel cache, so no system CUDA is needed. scripts/gpu-setup.ts decides (and tests simulate nvidia-smi).
+# Without a driver nothing GPU-related is downloaded.
+GPU_STAMP="$ROOT/node_modules/@tensorflow/tfjs-node-gpu/deps/gpu-build.json"
+gpu_setup() { node --import tsx "$ROOT/scripts/gpu-setup.ts" "$@"; }
+case "${NLU_NATIVE_TF:-auto}:${NLU_GPU:-auto}" in
+  0:* | off:* | no:*) step_done "GPU backend: skipped (NLU_NATIVE_TF=${NLU_NATIVE_TF})" ;;
+  *:0 | *:off | *:no) step_done "GPU backend: skipped (NLU_GPU=${NLU_GPU})" ;;
+  *)
+    if ! command -v "${NLU_NVIDIA_SMI:-nvidia-smi}" >/dev/null 2>&1; then
+      step_done "GPU backend: no NVIDIA driver (nvidia-smi not found), nothing GPU-related downloaded"
+    else
+      gpu_rc=0
+      gpu_line="$(gpu_setup detect)" || gpu_rc=$?
+      if [ "$gpu_rc" = 0 ]; then
+        say "GPU: $gpu_line"
+        if EXPECT_GPU=1 NATIVE_TF_VARIANT=gpu bash "$ROOT/scripts/native-tensorflow.sh" "$ROOT" "$VENV"; then
+          step_done "GPU backend: ready (tfjs-node-gpu: $(gpu_setup detail))"
+        else
+          say "WARNING: the GPU backend (tfjs-node-gpu) could not be built (see above); the course runs on the CPU."
+          say "         NLU_GPU=off skips this step."
+          step_done "GPU backend: not available"
+        fi
+      elif [ "$gpu_rc" = 10 ]; then
+        step_done "GPU backend: $gpu_line"
+      else
+        say "WARNING: $gpu_line"
+        step_done "GPU backend: not available (the course runs on the CPU)"
+      fi
+    fi
+    ;;
+esac
+
 # ---------------------------------------------------------------------------------------------------- kernel
 # Written on every run (only when its content changes): it holds absolute paths to this checkout and to this
-# node, both of which move when the repo or Node.js does.
+# node, both of which move when the repo or Node.js does. With a GPU build, the kernel's LD_LIBRARY_PATH names
+# its CUDA/cuDNN folders (Jupyter's kernelspec "env"; ${LD_LIBRARY_PATH} is filled in from the server's).
+gpu_ld=""
+[ -f "$GPU_STAMP" ] && gpu_ld="$(gpu_setup ld-path)"
 changed="$(node -e '
   const fs = require("fs"), path = require("path");
   require(path.join(process.argv[1], "node_modules", "zeromq")); // tslab talks to Jupyter through it
-  const [root, dir] = process.argv.slice(1);
+  const [root, dir, gpuLd] = process.argv.slice(1);
   const spec = {
     argv: [process.execPath, path.join(root, "node_modules", "tslab", "bin", "tslab"),
            "kernel", "--config-path", "{connection_file}"],
@@ -209,11 +248,12 @@ changed="$(node -e '
     language: "typescript",
     metadata: { "nlu-course": root },
   };
+  if (gpuLd) spec.env = { LD_LIBRARY_PATH: gpuLd + ":${LD_LIBRARY_PATH}" };
   const text = JSON.stringify(spec, null, 2) + "\n", file = path.join(dir, "kernel.json");
   if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) { console.log("unchanged"); process.exit(0); }
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(file, text);
-  console.log("written");' "$ROOT" "$KERNEL_DIR")" ||
+  console.log("written");' "$ROOT" "$KERNEL_DIR" "$gpu_ld")" ||
   die "could not load node_modules/zeromq (tslab's link to Jupyter): rm -rf node_modules && ./course setup"
 if [ "$changed" = written ]; then
   # Check Jupyter itself sees it (~1 s, so only after a change).
