@@ -8,7 +8,7 @@ import { ElectraModel, ElectraBatch, ELECTRA_OBJECTIVES, ElectraObjective, gathe
 import { FIRST_ORDINARY_ID, choosePositions, isMaskable, maskTokens, replacedTokenLabels } from "../lib/models/masking";
 import { discriminatorLoss } from "../lib/models/electra_heads";
 import { trainingFlops } from "../lib/models/flops";
-import { pretrainCached } from "../lib/models/pretrain_cache";
+import { cacheStatus, pretrainCached } from "../lib/models/pretrain_cache";
 import { CLS_ID, MASK_ID, PAD_ID, SEP_ID, Vocab } from "../lib/data/vocab";
 import { TensorBatch } from "../lib/train/model";
 import { Trainer } from "../lib/train/trainer";
@@ -422,11 +422,23 @@ test("pretrainCached trains once, then loads; a changed key or force retrains", 
   assert.equal(trained, 1);
   assert.deepEqual(b.result, { curve: [3, 2, 1] });
   assert.equal(b.model.main.embedding.table.dataSync()[0], 0.5);
-  const c = await pretrainCached({ dir, make, train, key: { steps: 20 }, log });
+  // cacheStatus answers pretrainCached's question without building a model, naming the setting that differs.
+  const status = (key: Record<string, unknown>, alsoNeeds?: () => { cached: boolean; why: string }) => cacheStatus({ dir, model: "ElectraModel", config: a.model.config(), key, alsoNeeds });
+  assert.equal(status({ steps: 10 }).cached, true);
+  assert.deepEqual(status({ steps: 20 }), { cached: false, why: `${path.relative(process.cwd(), dir)} was made with a different configuration (cacheKey.steps: saved 10, model 20)` });
+  assert.match(status({ steps: 10 }, () => ({ cached: false, why: "lacks its snapshot at step 5" })).why, /lacks its snapshot at step 5/);
+  assert.match(cacheStatus({ dir: `${dir}-none`, model: "ElectraModel", config: {} }).why, /nothing is cached at/);
+  const logs: string[] = [];
+  const c = await pretrainCached({ dir, make, train, key: { steps: 20 }, log: (l) => logs.push(l) });
   assert.equal(c.loaded, false);
+  assert.match(logs[0], /cache does not fit: .*cacheKey\.steps: saved 10, model 20.*; training again/);
   const d = await pretrainCached({ dir, make, train, key: { steps: 20 }, force: true, log });
   assert.equal(d.loaded, false);
   assert.equal(trained, 3);
-  [a, b, c, d].forEach((r) => r.model.dispose());
+  // What alsoNeeds asks for (a run's snapshots, say) is part of the decision: missing -> train again.
+  const e = await pretrainCached({ dir, make, train, key: { steps: 20 }, alsoNeeds: () => ({ cached: false, why: "a snapshot is missing" }), log: (l) => logs.push(l) });
+  assert.deepEqual([e.loaded, trained], [false, 4]);
+  assert.match(logs.at(-2)!, /cache does not fit: a snapshot is missing; training again/);
+  [a, b, c, d, e].forEach((r) => r.model.dispose());
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
 });

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { electraSettings, runAblations, runGeneratorSweep, computeCurve, runTwoStage, readOut, TABLE5_OBJECTIVES, TABLE5_GLUE, longRunPlan, runLongRun, LONG_RUN } from "../lib/tasks/electra_study";
-import { runPretraining, Sst2Slice } from "../lib/tasks/electra_experiments";
+import { pretrainingCacheStatus, runPretraining, Sst2Slice } from "../lib/tasks/electra_experiments";
 import { preparePretrainingCorpus } from "../lib/tasks/pretraining_corpus";
 import { checkpointDir } from "../lib/models/pretrain_cache";
 import { ablationView, computeView, generatorSweepView, longRunView } from "../lib/viz/electra";
@@ -106,18 +106,19 @@ test("runners: ablations, generator sweep, quality vs compute, two-stage on a ti
 
   // The long run: the plan per mode and switch, then both runs read out at their snapshots and end.
   const full = electraSettings({ mode: "full", runPrefix: PREFIX });
-  const skipped = longRunPlan({ settings: full, env: {} });
+  const skipped = longRunPlan({ settings: full, corpus, env: {} });
   assert.equal(skipped.run, false, "full mode does not start an hour-long run unasked");
-  assert.match(skipped.reason, /set NLU_LONG_RUN=1 to pre-train ELECTRA and BERT for 9600 steps/);
-  assert.equal(longRunPlan({ settings: full, env: { NLU_LONG_RUN: "1" } }).run, true);
-  assert.deepEqual(longRunPlan({ settings: full, env: {} }).names, { electra: `${PREFIX}-electra-g0.5-long9600-s0`, bert: `${PREFIX}-bert-long9600-s0` });
-  assert.throws(() => longRunPlan({ settings: full, env: { NLU_LONG_RUN: "yes" } }), /NLU_LONG_RUN="yes" is not a switch: use 1/);
-  assert.throws(() => longRunPlan({ settings: S, changes: { steps: 4, snapshots: [4] } }), /snapshots integers between 0 and steps/);
-  await assert.rejects(runLongRun({ plan: skipped, corpus, data, start: rows.none }), /the plan does not run \(skipped/);
-  const plan = longRunPlan({ settings: S, env: {}, changes: { steps: 4, snapshots: [2] } });
+  assert.match(skipped.reason, /nothing is cached at .*checkpoints\/test-electra-study-electra-g0\.5-long9600-s0.*: set NLU_LONG_RUN=1 to pre-train ELECTRA and BERT for 9600 steps/);
+  assert.throws(() => longRunPlan({ settings: full, corpus: undefined as never }), /longRunPlan corpus is missing: pass the notebook's pre-training corpus/);
+  assert.equal(longRunPlan({ settings: full, corpus, env: { NLU_LONG_RUN: "1" } }).run, true);
+  assert.deepEqual(longRunPlan({ settings: full, corpus, env: {} }).names, { electra: `${PREFIX}-electra-g0.5-long9600-s0`, bert: `${PREFIX}-bert-long9600-s0` });
+  assert.throws(() => longRunPlan({ settings: full, corpus, env: { NLU_LONG_RUN: "yes" } }), /NLU_LONG_RUN="yes" is not a switch: use 1/);
+  assert.throws(() => longRunPlan({ settings: S, corpus, changes: { steps: 4, snapshots: [4] } }), /snapshots integers between 0 and steps/);
+  await assert.rejects(runLongRun({ plan: skipped, data, start: rows.none }), /the plan does not run \(skipped/);
+  const plan = longRunPlan({ settings: S, corpus, env: {}, changes: { steps: 4, snapshots: [2] } });
   assert.equal(plan.run, true, "quick mode always runs its toy-sized copy");
   assert.equal(LONG_RUN.quick.generatorFraction, plan.generatorFraction);
-  const long = await runLongRun({ plan, corpus, data, start: rows.none });
+  const long = await runLongRun({ plan, data, start: rows.none });
   for (const k of ["electra", "bert"] as const) {
     assert.deepEqual(long[k].map((p) => p.step), [0, 2, 4], `${k}: no pre-training, the snapshot, the end`);
     assert.deepEqual(long[k].map((p) => p.flops), [0, 2, 4].map((x) => x * long.flopsPerStep[k]));
@@ -129,9 +130,72 @@ test("runners: ablations, generator sweep, quality vs compute, two-stage on a ti
   const lv = longRunView(long);
   assert.equal(lv.chart.data.length, 3, "ELECTRA, BERT and the no-pre-training line");
   assert.equal(lv.table.totalRows, 6);
+  assert.ok(long.seconds.electra > 0 && long.seconds.bert > 0, `measured pre-training times: ${JSON.stringify(long.seconds)}`);
+  assert.match(lv.table.text, /pre-training took \d+\.\d s \(ELECTRA\) and \d+\.\d s \(BERT\), wall clock/, "the view shows the measured time");
 
   rows["replace-mlm"].run!.model.dispose();
   rows.bert.run!.model.dispose();
   assert.equal(tf.memory().numTensors, before, "every model the runners made is disposed or handed back");
   electra.model.dispose();
+});
+
+test("longRunPlan asks the cache what runPretraining would do: a stale key or corpus, a missing or newer snapshot, corrupt weights -> not cached, with the reason", async () => {
+  const corpus = await preparePretrainingCorpus({ reviews: 40, heldOutReviews: 4, vocabSize: 300, windowLength: 15, cache: false, load: { sample: true }, log: () => {} });
+  const tiny = { window: 15, width: 16, heads: 2, layers: 1, batch: 8 };
+  const prefix = `${PREFIX}-plan`;
+  const full = electraSettings({ mode: "full", runPrefix: prefix, changes: tiny });
+  const plan = (settings = full, c = corpus) => longRunPlan({ settings, corpus: c, env: {}, changes: { steps: 4, snapshots: [2] } });
+  const log = () => {};
+  const bertName = `${prefix}-bert-long4-s0`;
+  const snapshot = checkpointDir(`${bertName}-at2`);
+
+  const fresh = plan();
+  assert.equal(fresh.run, false, fresh.reason);
+  assert.match(fresh.reason, /^skipped \(nothing is cached at .*electra-g0\.5-long4-s0; nothing is cached at .*bert-long4-s0\): set NLU_LONG_RUN=1/);
+  // Cache both runs the way the long run does (4 steps each): then the plan loads them without NLU_LONG_RUN.
+  for (const k of ["electra", "bert"] as const) (await runPretraining({ ...fresh.runs[k], log })).model.dispose();
+  const cached = plan();
+  assert.deepEqual([cached.run, cached.reason], [true, "both runs are cached under checkpoints/"]);
+  const loaded = await runPretraining({ ...cached.runs.bert, log });
+  assert.equal(loaded.loaded, true, "what the plan calls cached, runPretraining loads");
+  loaded.model.dispose();
+
+  // The same checkpoint names (their manifests are there) with another learning rate, or another corpus: stale.
+  const otherLr = plan(electraSettings({ mode: "full", runPrefix: prefix, changes: { ...tiny, lr: 1e-3 } }));
+  assert.deepEqual(otherLr.names, cached.names);
+  assert.equal(otherLr.run, false, "a checkpoint made with other settings must not start an hour-long run");
+  assert.match(otherLr.reason, /electra-g0\.5-long4-s0 was made with a different configuration \(cacheKey\.learningRate: saved 0\.002, model 0\.001\).*: set NLU_LONG_RUN=1/);
+  const fewer = plan(full, { ...corpus, train: corpus.train.slice(1) });
+  assert.equal(fewer.run, false);
+  assert.match(fewer.reason, new RegExp(`cacheKey\\.windows: saved ${corpus.train.length}, model ${corpus.train.length - 1}`));
+
+  // A snapshot newer than the run's weights was left by an interrupted run with other settings.
+  const manifest = path.join(snapshot, "manifest.json");
+  const original = fs.readFileSync(manifest, "utf8");
+  fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(original), savedAt: new Date(Date.now() + 60_000).toISOString() }));
+  assert.match(plan().reason, /run test-electra-study-plan-bert-long4-s0's snapshot at step 2 is newer than its weights/);
+  fs.writeFileSync(manifest, original);
+  assert.equal(plan().run, true);
+
+  // A missing snapshot: not cached, and runPretraining agrees (it trains again, which saves the snapshot).
+  fs.rmSync(snapshot, { recursive: true });
+  const missing = plan();
+  assert.equal(missing.run, false);
+  assert.match(missing.reason, /run test-electra-study-plan-bert-long4-s0 lacks its snapshot at step 2/);
+  assert.deepEqual([pretrainingCacheStatus(missing.runs.electra).cached, pretrainingCacheStatus(missing.runs.bert).cached], [true, false], "only BERT's run is stale");
+  const retrained = await runPretraining({ ...missing.runs.bert, log });
+  assert.equal(retrained.loaded, false, "what the plan calls stale, runPretraining trains");
+  retrained.model.dispose();
+  assert.ok(fs.existsSync(manifest));
+  assert.equal(plan().run, true);
+
+  // Corrupt weights: loading would fail, so runPretraining would train; the plan says so.
+  const weights = path.join(checkpointDir(`${prefix}-electra-g0.5-long4-s0`), "weights.bin");
+  const buf = fs.readFileSync(weights);
+  buf[0] ^= 0xff;
+  fs.writeFileSync(weights, buf);
+  const corrupt = plan();
+  assert.equal(corrupt.run, false);
+  assert.match(corrupt.reason, /electra-g0\.5-long4-s0 cannot be loaded: .*weights\.bin sha256/);
+  assert.equal(pretrainingCacheStatus({ ...corrupt.runs.bert, force: true }).cached, false, "force: true always trains");
 });

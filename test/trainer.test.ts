@@ -9,7 +9,7 @@ import { learningRateAt, Schedule } from "../lib/train/schedule";
 import { Module } from "../lib/nn/module";
 import { Trainable } from "../lib/train/model";
 import { captureDisplays, formatNumber } from "../lib/viz/display";
-import { readCheckpoint } from "../lib/train/checkpoint";
+import { checkpointStatus, readCheckpoint } from "../lib/train/checkpoint";
 import { ToyMlp, xorData, Point } from "./helpers/toy";
 
 const quiet = { progress: false, plot: false } as const;
@@ -108,16 +108,25 @@ test("checkpoint: save -> load gives identical predictions; corrupt or mismatche
   assert.deepEqual(t2.predictProba(test), want);
 
   assert.throws(() => new Trainer<Point>(new ToyMlp(2, 4), quiet).load(ck), /config does not match the model: hidden: saved 8, model 4/);
+  // checkpointStatus answers what loadCheckpoint would do, without a model.
+  const small = new ToyMlp(2, 4);
+  assert.deepEqual(checkpointStatus(ck, { model: "ToyMlp", config: model.config() }), { ok: true, found: true, why: "fits", differences: [], savedAt: JSON.parse(fs.readFileSync(path.join(ck, "manifest.json"), "utf8")).savedAt });
+  assert.deepEqual(checkpointStatus(ck, { model: "ToyMlp", config: small.config() }).differences, ["hidden: saved 8, model 4"]);
+  assert.match(checkpointStatus(ck, { model: "Other" }).why, /holds a ToyMlp, not a Other/);
+  small.dispose();
 
   const weights = path.join(ck, "weights.bin");
   fs.truncateSync(weights, fs.statSync(weights).size - 4);
   assert.throws(() => t2.load(ck), /weights\.bin has \d+ bytes, the manifest says \d+ \(truncated\?\)/);
+  assert.deepEqual([checkpointStatus(ck).ok, checkpointStatus(ck).found], [false, true]);
+  assert.match(checkpointStatus(ck).why, /truncated/);
   trainer.save(ck);
   const buf = fs.readFileSync(weights);
   buf[3] ^= 0xff;
   fs.writeFileSync(weights, buf);
   assert.throws(() => readCheckpoint(ck), /weights\.bin sha256 [0-9a-f]{64} != manifest [0-9a-f]{64}/);
   assert.throws(() => readCheckpoint(path.join(dir, "nothing")), /no checkpoint at .*missing manifest\.json/);
+  assert.deepEqual([checkpointStatus(path.join(dir, "nothing")).found, checkpointStatus(path.join(dir, "nothing")).ok], [false, false]);
   [model, fresh].forEach((m) => m.dispose());
   fs.rmSync(dir, { recursive: true, force: true });
 });

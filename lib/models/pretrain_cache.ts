@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Module } from "../nn/module";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+import { checkpointStatus, loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
 
 /** `checkpoints/<name>` under the repository root (found upward from the working directory), else under cwd. */
 export function checkpointDir(name: string): string {
@@ -33,6 +33,8 @@ export interface PretrainCachedOptions<M extends Module & { config?(): Record<st
   train: (model: M) => R | Promise<R>;
   /** Training settings that, when changed, must invalidate the cache (steps, lr, data size...). */
   key?: Record<string, unknown>;
+  /** What else the cache needs besides the weights (e.g. a run's snapshot checkpoints): not cached -> retrain. */
+  alsoNeeds?: (main: { savedAt?: string }) => CacheStatus;
   /** Retrain even if a fitting checkpoint exists (default false). */
   force?: boolean;
   /** Where to say what happened (default console.log). */
@@ -55,32 +57,64 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-/** Load `dir` if it holds this model (same config and key); otherwise train, save and return it. */
+// What a cached checkpoint is saved with: the model's own config plus the caller's key.
+const keyedConfig = (config: Record<string, unknown>, key?: Record<string, unknown>) => ({ ...config, cacheKey: key ?? {} });
+
+/** Whether a cache would load rather than train, and why (not), in words a notebook can print. */
+export interface CacheStatus {
+  cached: boolean;
+  why: string;
+}
+
+/**
+ * Whether pretrainCached would load `dir` rather than train, without building a model: a verified checkpoint of
+ * class `model` (a constructor's name, e.g. ElectraModel.name) saved with the model's `config` and this `key`,
+ * its result.json readable, and whatever `alsoNeeds` asks for (it gets the checkpoint's save time). pretrainCached
+ * decides with this same function, so asking first (to warn before an hour of training, say) gives the answer it
+ * will act on. `why` names the checkpoint and what is missing or different.
+ */
+export function cacheStatus(o: { dir: string; model: string; config: Record<string, unknown>; key?: Record<string, unknown>; alsoNeeds?: (main: { savedAt?: string }) => CacheStatus }): CacheStatus {
+  const where = path.relative(process.cwd(), o.dir) || o.dir; // short in notes: ../checkpoints/<name> from a notebook
+  const ck = checkpointStatus(o.dir, { model: o.model, config: keyedConfig(o.config, o.key) });
+  if (!ck.found) return { cached: false, why: `nothing is cached at ${where}` };
+  if (ck.differences.length) return { cached: false, why: `${where} was made with a different configuration (${ck.differences.join("; ")})` };
+  if (!ck.ok) return { cached: false, why: `${where} cannot be loaded: ${ck.why}` };
+  try {
+    JSON.parse(fs.readFileSync(path.join(o.dir, "result.json"), "utf8"));
+  } catch (e) {
+    return { cached: false, why: `${where} has no readable result.json (${(e as Error).message.slice(0, 120)})` };
+  }
+  return o.alsoNeeds?.({ savedAt: ck.savedAt }) ?? { cached: true, why: `cached at ${where}` };
+}
+
+/** Load `dir` if it holds this model (same config and key, and what `alsoNeeds` asks; see cacheStatus); otherwise train, save and return it. */
 export async function pretrainCached<M extends Module & { config?(): Record<string, unknown> }, R>(
   opts: PretrainCachedOptions<M, R>,
 ): Promise<PretrainCachedResult<M, R>> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const resultFile = path.join(opts.dir, "result.json");
-  const where = path.relative(process.cwd(), opts.dir) || opts.dir; // short in notes: ../checkpoints/<name> from a notebook
+  const where = path.relative(process.cwd(), opts.dir) || opts.dir;
   let model = opts.make();
-  const config = () => ({ ...(model.config?.() ?? {}), cacheKey: opts.key ?? {} });
-  if (!opts.force && fs.existsSync(path.join(opts.dir, "manifest.json"))) {
+  const status = opts.force ? { cached: false, why: "force: true" } : cacheStatus({ dir: opts.dir, model: model.constructor.name, config: model.config?.() ?? {}, key: opts.key, alsoNeeds: opts.alsoNeeds });
+  if (status.cached) {
     try {
-      if (!fs.existsSync(resultFile)) throw new Error("result.json is missing");
       const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as R;
-      loadCheckpoint(opts.dir, model, { config: config() });
+      loadCheckpoint(opts.dir, model, { config: keyedConfig(model.config?.() ?? {}, opts.key) });
       log(`loaded pre-trained weights from ${where} (pass force: true to retrain)`);
       return { model, loaded: true, result, seconds: 0 };
     } catch (e) {
+      // Only parameter names or shapes can fail here (code changed without a key change: see sourceFingerprint).
       log(`cache at ${where} does not fit (${(e as Error).message.slice(0, 200)}); training again`);
       model.dispose(); // a failed load may have assigned some weights: start from a clean model
       model = opts.make();
     }
+  } else if (!opts.force && fs.existsSync(path.join(opts.dir, "manifest.json"))) {
+    log(`cache does not fit: ${status.why}; training again`);
   }
   const t0 = Date.now();
   const result = await opts.train(model);
   const seconds = (Date.now() - t0) / 1000;
-  saveCheckpoint(opts.dir, model, { config: config() });
+  saveCheckpoint(opts.dir, model, { config: keyedConfig(model.config?.() ?? {}, opts.key) });
   writeAtomic(resultFile, JSON.stringify(result ?? null));
   log(`saved pre-trained weights to ${where} (${seconds.toFixed(1)} s of training)`);
   return { model, loaded: false, result, seconds };

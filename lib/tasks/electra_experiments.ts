@@ -7,15 +7,14 @@
 //   await frozenReadout(run.model.main, sst)             // linear-probe accuracy and feature collapse
 //
 // The notebook's sizes and the runners of its sections 5-7, built from these calls: lib/tasks/electra_study.ts.
-import * as fs from "fs";
 import * as path from "path";
-import { ElectraModel, ElectraOptions, TokenIds } from "../models/electra";
+import { ElectraModel, ElectraOptions, TokenIds, resolveElectraConfig } from "../models/electra";
 import { linearProbe, meanPairwiseCosine, sentenceFeatures } from "../models/electra_eval";
-import { checkpointDir, pretrainCached } from "../models/pretrain_cache";
+import { CacheStatus, cacheStatus, checkpointDir, pretrainCached } from "../models/pretrain_cache";
 import { LabelledIds } from "../models/classifier";
 import { TransformerEncoder } from "../nn/transformer";
 import { Trainer } from "../train/trainer";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+import { checkpointStatus, loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
 import { ElectraCurves, StepEval, pretrainElectra } from "./electra_pretrain";
 import { loadSst2, LoadOptions } from "../data/corpora";
 import { WordPieceTokenizer } from "../data/wordpiece";
@@ -55,39 +54,86 @@ export interface PretrainResult {
   flopsPerStep: number;
 }
 
+/** runPretraining's options: one pre-training run, cached under checkpoints/<name> (snapshots: <name>-at<step>). */
+export interface PretrainingOptions {
+  name: string;
+  model: Omit<ElectraOptions, "vocabSize">;
+  corpus: PretrainingCorpus;
+  settings: PretrainSettings;
+  /** Two-stage pre-training: the main encoder starts from this model's (ElectraModel.initMainFrom). */
+  init?: ElectraModel;
+  /** Retrain even when cached (default false). */
+  force?: boolean;
+  log?: (l: string) => void;
+}
+
 const snapshotDir = (name: string, step: number): string => checkpointDir(`${name}-at${step}`);
 // JSON stores NaN as null: read numbers back as numbers.
 const numeric = <T>(o: Record<string, unknown>): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => (typeof x === "number" ? x : Number.NaN)) : typeof v === "number" ? v : Number.NaN])) as T;
 
-/**
- * One pre-training experiment: build an ElectraModel (any objective) for the corpus, start its MLM heads at the
- * unigram distribution, pre-train it with pretrainElectra on the corpus's windows, evaluating on held-out windows
- * as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training.
- * `init`: two-stage pre-training, the main encoder starts from that model's (ElectraModel.initMainFrom).
- */
-export async function runPretraining(o: { name: string; model: Omit<ElectraOptions, "vocabSize">; corpus: PretrainingCorpus; settings: PretrainSettings; init?: ElectraModel; force?: boolean; log?: (l: string) => void }): Promise<PretrainResult> {
+// What a run's cache depends on, built once for runPretraining and pretrainingCacheStatus so the two cannot differ.
+function cacheSpec(o: PretrainingOptions) {
   const s = o.settings;
   const evalEvery = s.evalEvery ?? Math.max(1, Math.round(s.steps / 8));
-  const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
   const snapshots = s.snapshots ?? [];
   const key = {
     // Bump `recipe` when what a run does changes without its settings changing, so stale caches retrain.
     recipe: 3, ...s, evalEvery, snapshots, unigramInit: s.unigramInit ?? true, generatorUnigramInit: s.generatorUnigramInit ?? false, windows: o.corpus.train.length, windowLength: o.corpus.windowLength, vocab: o.corpus.tokenizer.size,
     init: o.init ? JSON.stringify(o.init.config()) : null,
   };
-  const missing = snapshots.some((k) => !fs.existsSync(path.join(snapshotDir(o.name, k), "manifest.json")));
+  const modelOptions: ElectraOptions = { maxLen: o.corpus.windowLength + 1, ...o.model, vocabSize: o.corpus.tokenizer.size };
+  const config = { ...resolveElectraConfig(modelOptions) }; // = new ElectraModel(modelOptions).config(), without building it
+  // Every snapshot (what loadSnapshot reads), saved by the run that saved the weights: one newer than them was
+  // left by an interrupted run with other settings, and would put another run's point on the curve.
+  const alsoNeeds = (main: { savedAt?: string }): CacheStatus => {
+    for (const step of snapshots) {
+      const dir = snapshotDir(o.name, step);
+      const where = path.relative(process.cwd(), dir);
+      const ck = checkpointStatus(dir, { model: ElectraModel.name, config });
+      if (!ck.found) return { cached: false, why: `run ${o.name} lacks its snapshot at step ${step} (${where})` };
+      if (!ck.ok) return { cached: false, why: `run ${o.name}'s snapshot at step ${step} cannot be loaded: ${ck.why}` };
+      if (main.savedAt && ck.savedAt && ck.savedAt > main.savedAt) return { cached: false, why: `run ${o.name}'s snapshot at step ${step} is newer than its weights (left by an interrupted run with other settings)` };
+    }
+    return { cached: true, why: `run ${o.name} is cached under ${path.relative(process.cwd(), checkpointDir(o.name))}` };
+  };
+  return { dir: checkpointDir(o.name), key, evalEvery, snapshots, modelOptions, config, alsoNeeds };
+}
+
+/**
+ * Whether runPretraining(o) would load its run from the cache rather than train (the same decision it makes):
+ * a verified checkpoint of this model config, settings and corpus (sizes), its results, and every snapshot.
+ * `why` says what is missing or different, e.g. "checkpoints/e04-full-bert-s0 was made with a different
+ * configuration (cacheKey.steps: saved 1200, model 9600)" or "run e04-full-bert-s0 lacks its snapshot at step 4800".
+ */
+export function pretrainingCacheStatus(o: PretrainingOptions): CacheStatus {
+  if (o.force) return { cached: false, why: "force: true" };
+  const c = cacheSpec(o);
+  return cacheStatus({ dir: c.dir, model: ElectraModel.name, config: c.config, key: c.key, alsoNeeds: c.alsoNeeds });
+}
+
+/**
+ * One pre-training experiment: build an ElectraModel (any objective) for the corpus, start its MLM heads at the
+ * unigram distribution, pre-train it with pretrainElectra on the corpus's windows, evaluating on held-out windows
+ * as it goes. Cached under checkpoints/<name>: a re-run with the same settings loads instead of training (ask
+ * first with pretrainingCacheStatus). `init`: two-stage pre-training (PretrainingOptions).
+ */
+export async function runPretraining(o: PretrainingOptions): Promise<PretrainResult> {
+  const s = o.settings;
+  const c = cacheSpec(o);
+  const heldOut = o.corpus.heldOut.slice(0, s.heldOutExamples ?? 64);
   const r = await pretrainCached({
-    dir: checkpointDir(o.name),
-    key,
-    force: o.force || missing,
+    dir: c.dir,
+    key: c.key,
+    alsoNeeds: c.alsoNeeds,
+    force: o.force,
     log: o.log,
-    make: () => new ElectraModel({ maxLen: o.corpus.windowLength + 1, ...o.model, vocabSize: o.corpus.tokenizer.size }),
+    make: () => new ElectraModel(c.modelOptions),
     train: async (model) => {
       if (o.init) model.initMainFrom(o.init);
       if (s.unigramInit ?? true) model.setUnigramPrior(o.corpus.tokenCounts, { generator: s.generatorUnigramInit ?? false });
       const run = await pretrainElectra({
         model, examples: o.corpus.train, steps: s.steps, batchSize: s.batchSize, learningRate: s.learningRate, warmupFraction: s.warmupFraction,
-        seed: s.seed ?? 0, heldOut, evalEvery, snapshots: { steps: snapshots, save: (step, m) => saveCheckpoint(snapshotDir(o.name, step), m, { config: m.config() }) },
+        seed: s.seed ?? 0, heldOut, evalEvery: c.evalEvery, snapshots: { steps: c.snapshots, save: (step, m) => saveCheckpoint(snapshotDir(o.name, step), m, { config: m.config() }) },
       });
       return { curves: run.curves, evals: run.evals, seconds: run.seconds };
     },

@@ -6,15 +6,12 @@
 //   const S = electraSettings();                                  // or electraSettings({ changes: { steps: 600 } })
 //   const rows = await runAblations({ settings: S, corpus, data: sst, reuse: { electra: electraRun } });
 //   const sweep = await runGeneratorSweep({ settings: S, corpus, data: sst, reuse: { 0.25: rows.electra } });
-import * as fs from "fs";
-import * as path from "path";
 import { ElectraModel } from "../models/electra";
-import { checkpointDir } from "../models/pretrain_cache";
 import { ElectraObjective } from "../models/electra_config";
 import { PositionScheme } from "../nn/transformer";
 import { Mode, MODES, mode as currentMode } from "../mode";
 import { PretrainingCorpus } from "./pretraining_corpus";
-import { PretrainResult, PretrainSettings, Sst2Slice, finetuneSst2, frozenReadout, loadSnapshot, runPretraining } from "./electra_experiments";
+import { PretrainResult, PretrainSettings, PretrainingOptions, Sst2Slice, finetuneSst2, frozenReadout, loadSnapshot, pretrainingCacheStatus, runPretraining } from "./electra_experiments";
 
 /** Notebook 04's sizes: quick and full mode differ only here (`changes` overrides any of them, to experiment). */
 export interface ElectraSizes {
@@ -212,10 +209,13 @@ export const LONG_RUN: Record<Mode, { steps: number; snapshots: number[]; genera
 /** Set to 1 to run the full-mode long run (it is not part of the notebook's 1.5-hour budget). */
 export const LONG_RUN_ENV = "NLU_LONG_RUN";
 
-/** What longRunPlan decides: the long run's settings, its checkpoint names, and whether (and why) it runs now. */
+/** What longRunPlan decides: the long run's settings, its two pre-training runs, and whether (and why) it runs now. */
 export interface LongRunPlan {
   settings: ElectraSettings;
   generatorFraction: number;
+  /** runPretraining's options for each run, exactly as runLongRun will pass them (so the cache check is the real one). */
+  runs: { electra: PretrainingOptions; bert: PretrainingOptions };
+  /** The runs' checkpoint names. */
   names: { electra: string; bert: string };
   run: boolean;
   reason: string;
@@ -224,24 +224,38 @@ export interface LongRunPlan {
 /**
  * Section 7's long run: ELECTRA (a generator of LONG_RUN's width) and BERT with the notebook's sizes but
  * LONG_RUN[mode].steps, to find where pre-training overtakes no pre-training. Quick mode always runs its
- * toy-sized copy (the code path is tested); full mode runs when NLU_LONG_RUN=1 or when both checkpoints are
- * already cached. `changes` overrides LONG_RUN's sizes (to try it, or to test it). Throws if NLU_LONG_RUN is set to
- * anything but 0 or 1, or on sizes that cannot run.
+ * toy-sized copy (the code path is tested); full mode runs when NLU_LONG_RUN=1 or when runPretraining would load
+ * both runs from the cache (pretrainingCacheStatus: same settings and corpus, every snapshot there), and otherwise
+ * says why not in `reason`. `corpus`: the notebook's pre-training corpus (the runs' cache key depends on it).
+ * `changes` overrides LONG_RUN's sizes (to try it, or to test it). Throws if NLU_LONG_RUN is set to anything but 0
+ * or 1, on a missing corpus, or on sizes that cannot run.
  */
-export function longRunPlan(o: { settings: ElectraSettings; env?: NodeJS.ProcessEnv; changes?: Partial<(typeof LONG_RUN)[Mode]> }): LongRunPlan {
+export function longRunPlan(o: { settings: ElectraSettings; corpus: PretrainingCorpus; env?: NodeJS.ProcessEnv; changes?: Partial<(typeof LONG_RUN)[Mode]> }): LongRunPlan {
   const S = o.settings;
   const L = { ...LONG_RUN[S.mode], ...o.changes };
   if (!(Number.isInteger(L.steps) && L.steps > 0 && L.snapshots.every((k) => Number.isInteger(k) && k > 0 && k < L.steps) && L.generatorFraction > 0)) {
     throw new Error(`longRunPlan changes (${JSON.stringify(o.changes)}): steps must be a positive integer, snapshots integers between 0 and steps, generatorFraction > 0.`);
   }
+  if (!o.corpus?.tokenizer) throw new Error("longRunPlan corpus is missing: pass the notebook's pre-training corpus (preparePretrainingCorpus), which the runs' cache is keyed by.");
   const raw = (o.env ?? process.env)[LONG_RUN_ENV]?.trim() ?? "";
   if (!["", "0", "1"].includes(raw)) throw new Error(`${LONG_RUN_ENV}="${raw}" is not a switch: use 1 to run the long run, 0 or unset to skip it.`);
   const settings: ElectraSettings = { ...S, steps: L.steps, snapshots: L.snapshots, pretrain: { ...S.pretrain, steps: L.steps } };
   const names = { electra: `${S.runPrefix}-electra-g${L.generatorFraction}-long${L.steps}-s0`, bert: `${S.runPrefix}-bert-long${L.steps}-s0` };
-  const cached = Object.values(names).every((n) => fs.existsSync(path.join(checkpointDir(n), "manifest.json")));
-  const run = S.mode === "quick" || raw === "1" || cached;
-  const reason = S.mode === "quick" ? `quick mode: a toy-sized long run (${L.steps} steps)` : cached ? `both runs are cached under checkpoints/` : raw === "1" ? `${LONG_RUN_ENV}=1` : `skipped: set ${LONG_RUN_ENV}=1 to pre-train ELECTRA and BERT for ${L.steps} steps each (see the measured time below)`;
-  return { settings, generatorFraction: L.generatorFraction, names, run, reason };
+  // Key order as in every other run: runPretraining's cache key is built from these objects.
+  const spec = (objective: "electra" | "bert"): PretrainingOptions => ({
+    name: names[objective],
+    model: { ...S.arch, objective, seed: 0, ...(objective === "electra" ? { generatorFraction: L.generatorFraction } : {}) },
+    corpus: o.corpus,
+    settings: { ...settings.pretrain, snapshots: L.snapshots },
+  });
+  const runs = { electra: spec("electra"), bert: spec("bert") };
+  const base = { settings, generatorFraction: L.generatorFraction, runs, names };
+  if (S.mode === "quick") return { ...base, run: true, reason: `quick mode: a toy-sized long run (${L.steps} steps)` };
+  if (raw === "1") return { ...base, run: true, reason: `${LONG_RUN_ENV}=1` };
+  const stale = (["electra", "bert"] as const).map((k) => pretrainingCacheStatus(runs[k])).filter((st) => !st.cached);
+  if (!stale.length) return { ...base, run: true, reason: "both runs are cached under checkpoints/" };
+  const why = stale.map((st) => st.why).join("; ");
+  return { ...base, run: false, reason: `skipped (${why}): set ${LONG_RUN_ENV}=1 to pre-train ELECTRA and BERT for ${L.steps} steps each (see the measured time below)` };
 }
 
 /** The long run's curves: for each model, no pre-training at compute 0, every snapshot, then the end (with probe and cosine). */
@@ -249,21 +263,21 @@ export interface LongRunResult {
   electra: ComputePoint[];
   bert: ComputePoint[];
   flopsPerStep: { electra: number; bert: number };
+  /** Wall-clock seconds each pre-training took when it ran (also when its run was loaded from the cache). */
   seconds: { electra: number; bert: number };
 }
 
 /** Run longRunPlan's plan (throws if the plan says not to run): pre-train both, read each out at every snapshot and at its end. */
-export async function runLongRun(o: { plan: LongRunPlan; corpus: PretrainingCorpus; data: Sst2Slice; start: ElectraReadout }): Promise<LongRunResult> {
+export async function runLongRun(o: { plan: LongRunPlan; data: Sst2Slice; start: ElectraReadout }): Promise<LongRunResult> {
   if (!o.plan.run) throw new Error(`runLongRun: the plan does not run (${o.plan.reason}).`);
   const S = o.plan.settings;
   const one = async (objective: "electra" | "bert") => {
-    // Key order as in every other run: runPretraining's cache key is built from these objects.
-    const model = { ...S.arch, objective, seed: 0, ...(objective === "electra" ? { generatorFraction: o.plan.generatorFraction } : {}) };
-    const run = await runPretraining({ name: o.plan.names[objective], model, corpus: o.corpus, settings: { ...S.pretrain, snapshots: S.snapshots } });
+    const spec = o.plan.runs[objective];
+    const run = await runPretraining(spec);
     try {
       const end = await readOut(run.model, { data: o.data, seeds: S.ftSeeds, epochs: S.ftEpochs, run });
       const gen = objective === "electra" ? o.plan.generatorFraction : undefined;
-      const curve = await computeCurve({ run, objective, settings: S, vocabSize: o.corpus.tokenizer.size, data: o.data, start: o.start, end, generatorFraction: gen });
+      const curve = await computeCurve({ run, objective, settings: S, vocabSize: spec.corpus.tokenizer.size, data: o.data, start: o.start, end, generatorFraction: gen });
       return { curve, flops: run.flopsPerStep, seconds: run.seconds };
     } finally {
       run.model.dispose();

@@ -100,8 +100,8 @@ export interface Checkpoint {
   weights: Map<string, { shape: number[]; dtype: "float32" | "int32"; data: Float32Array | Int32Array }>;
 }
 
-/** Read and verify a checkpoint directory without touching any model. */
-export function readCheckpoint(dir: string): Checkpoint {
+/** The manifest of `dir`, its files read and verified against it (sizes and sha256); throws naming the fix. */
+function readVerified(dir: string): { manifest: Manifest; bufs: Record<string, Buffer> } {
   const mf = path.join(dir, "manifest.json");
   if (!fs.existsSync(mf)) throw new Error(`no checkpoint at ${dir} (missing manifest.json): save one with saveCheckpoint or trainer.save.`);
   let manifest: Manifest;
@@ -123,6 +123,12 @@ export function readCheckpoint(dir: string): Checkpoint {
     if (got !== want.sha256) throw new Error(`checkpoint ${dir} is corrupt: ${f} sha256 ${got} != manifest ${want.sha256}. Re-save it.`);
     bufs[f] = b;
   }
+  return { manifest, bufs };
+}
+
+/** Read and verify a checkpoint directory without touching any model. */
+export function readCheckpoint(dir: string): Checkpoint {
+  const { manifest, bufs } = readVerified(dir);
   const w = bufs["weights.bin"];
   const weights: Checkpoint["weights"] = new Map();
   for (const t of manifest.tensors) {
@@ -134,21 +140,61 @@ export function readCheckpoint(dir: string): Checkpoint {
   return { model: manifest.model, config: manifest.config, vocab, weights };
 }
 
-function configDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+// One level into nested objects (a cache key inside the config), so a difference names the setting that changed.
+function configDiff(a: Record<string, unknown>, b: Record<string, unknown>, prefix = ""): string[] {
+  const plain = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: saved ${JSON.stringify(a[k])}, model ${JSON.stringify(b[k])}`);
+  return [...keys].flatMap((k) => {
+    const [x, y] = [a[k], b[k]];
+    if (!prefix && plain(x) && plain(y)) return configDiff(x, y, `${k}.`);
+    return JSON.stringify(x) !== JSON.stringify(y) ? [`${prefix}${k}: saved ${JSON.stringify(x)}, model ${JSON.stringify(y)}`] : [];
+  });
+}
+
+/** Why a saved checkpoint does not hold this model class with this config (and the config's differences), or null when it does. */
+function mismatch(dir: string, saved: { model: string; config: Record<string, unknown> }, want: { model?: string; config?: Record<string, unknown> }): { why: string; differences: string[] } | null {
+  if (want.model !== undefined && saved.model !== want.model) return { why: `checkpoint ${dir} holds a ${saved.model}, not a ${want.model}: build the matching model first.`, differences: [] };
+  const differences = want.config ? configDiff(saved.config, want.config) : [];
+  if (!differences.length) return null;
+  return { why: `checkpoint ${dir} config does not match the model: ${differences.join("; ")}. Build the model with the saved config (readCheckpoint(dir).config).`, differences };
+}
+
+/** What checkpointStatus finds. */
+export interface CheckpointStatus {
+  /** loadCheckpoint would accept it for this class and config. */
+  ok: boolean;
+  /** A manifest.json is there (it may still be corrupt or not fit). */
+  found: boolean;
+  /** What is wrong, as loadCheckpoint would say it, or "fits". */
+  why: string;
+  /** The config's differences, "key: saved X, model Y" (a cache key's settings as "cacheKey.steps: ..."). */
+  differences: string[];
+  /** When it was saved (ISO time), when its manifest could be read. */
+  savedAt?: string;
+}
+
+/**
+ * Whether `dir` holds a verified checkpoint (files present, sizes and sha256 as its manifest says) of model class
+ * `model` (a constructor's name) with exactly `config`, without building or touching a model: what loadCheckpoint
+ * would accept, short of the parameter names and shapes (fixed by the class and config in the course's models).
+ */
+export function checkpointStatus(dir: string, want: { model?: string; config?: Record<string, unknown> } = {}): CheckpointStatus {
+  const found = fs.existsSync(path.join(dir, "manifest.json"));
+  let manifest: Manifest;
+  try {
+    manifest = readVerified(dir).manifest;
+  } catch (e) {
+    return { ok: false, found, why: (e as Error).message, differences: [] };
+  }
+  const wrong = mismatch(dir, manifest, want);
+  return { ok: wrong === null, found, why: wrong?.why ?? "fits", differences: wrong?.differences ?? [], savedAt: manifest.savedAt };
 }
 
 /** Load a verified checkpoint into `model`; the model's config (if given) must match the saved one. */
 export function loadCheckpoint(dir: string, model: Module, opts: { config?: Record<string, unknown> } = {}): Checkpoint {
   const ck = readCheckpoint(dir);
-  if (ck.model !== model.constructor.name) {
-    throw new Error(`checkpoint ${dir} holds a ${ck.model}, not a ${model.constructor.name}: build the matching model first.`);
-  }
-  if (opts.config) {
-    const diff = configDiff(ck.config, opts.config);
-    if (diff.length) throw new Error(`checkpoint ${dir} config does not match the model: ${diff.join("; ")}. Build the model with the saved config (readCheckpoint(dir).config).`);
-  }
+  const wrong = mismatch(dir, ck, { model: model.constructor.name, config: opts.config });
+  if (wrong) throw new Error(wrong.why);
   const params = model.namedParameters();
   const missing = [...params.keys()].filter((n) => !ck.weights.has(n));
   const extra = [...ck.weights.keys()].filter((n) => !params.has(n));

@@ -5,12 +5,13 @@
 //   pretrainingChart([{ name: "BERT, learned positions", evals: run.evals }], { unigram: corpus.unigramEntropy });
 //   showClaims(checkClaims([...]), "The paper's orderings, checked on this run");
 //   ablationView({ rows, steps, unigram, title })   generatorSweepView({ rows, fractions, width })   computeView({ ... })
-//   longRunView(await runLongRun({ plan, corpus, data, start }))
+//   longRunView(await runLongRun({ plan, data, start }))
 import type { ElectraExplanation } from "../models/electra";
 import type { ClaimResult } from "../eval/claims";
 import type { PretrainingEval } from "../models/electra_eval";
 import { showTable, Table } from "./table";
 import { summarised } from "./display";
+import { duration } from "./progress";
 import type { ComputePoint, ElectraReadout, LongRunResult } from "../tasks/electra_study";
 import { Figure, Series, barChart, lineChart } from "./plot";
 import { sampleSd } from "../eval/claims";
@@ -213,7 +214,8 @@ export function computeView(o: { electra: ComputePoint[]; bert: ComputePoint[]; 
 /**
  * Section 7's long run: fine-tuned accuracy of ELECTRA and BERT against pre-training FLOPs, with no pre-training
  * as a horizontal line (where a curve crosses it, pre-training starts to pay off), and a table of every
- * read-out (step, TFLOPs, fine-tuned %, probe %, mean feature cosine).
+ * read-out (step, TFLOPs, fine-tuned %, probe %, mean feature cosine) whose title gives each pre-training's
+ * measured wall time (from when it ran, also when it was loaded from the cache).
  */
 export function longRunView(r: LongRunResult): { chart: Figure; table: Table } {
   const tf = (p: ComputePoint) => p.flops / 1e12;
@@ -232,6 +234,10 @@ export function longRunView(r: LongRunResult): { chart: Figure; table: Table } {
   });
   const rows = (model: string, ps: ComputePoint[]) =>
     ps.map((p) => ({ model, step: p.step ?? 0, TFLOPs: tf(p), "fine-tuned %": 100 * p.acc, "probe %": p.probe === undefined ? Number.NaN : 100 * p.probe, cosine: p.cosine ?? Number.NaN }));
-  const table = showTable([...rows("ELECTRA", r.electra), ...rows("BERT", r.bert)], { title: "The long run, every read-out (step 0 = no pre-training)", precision: 3, maxRows: 40 });
+  const table = showTable([...rows("ELECTRA", r.electra), ...rows("BERT", r.bert)], {
+    title: `The long run, every read-out (step 0 = no pre-training); pre-training took ${duration(r.seconds.electra)} (ELECTRA) and ${duration(r.seconds.bert)} (BERT), wall clock`,
+    precision: 3,
+    maxRows: 40,
+  });
   return summarised({ chart, table }, "[long run]", true);
 }
