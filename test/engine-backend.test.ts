@@ -62,44 +62,46 @@ test("NLU_BACKEND parsing: auto by default, names case-insensitive, unknown name
   assert.equal(parseBackendRequest("node-gpu"), "node-gpu");
   assert.throws(
     () => parseBackendRequest("tensorflow"),
-    /NLU_BACKEND="tensorflow" is not a backend: use one of auto, node-gpu, webgpu, node, wasm, cpu/,
+    /NLU_BACKEND="tensorflow" is not a backend: use one of auto, node-gpu, node, webgpu, wasm, cpu/,
   );
-  assert.deepEqual(candidateOrder("auto"), ["node-gpu", "webgpu", "node", "wasm", "cpu"]);
+  assert.deepEqual(candidateOrder("auto"), ["node-gpu", "node", "webgpu", "wasm", "cpu"]);
   assert.deepEqual(candidateOrder("cpu"), ["cpu"]);
   assert.equal(parseKernelPackSwitch(undefined), true);
   assert.equal(parseKernelPackSwitch("OFF"), false);
   assert.throws(() => parseKernelPackSwitch("maybe"), /NLU_KERNEL_PACK="maybe" is not a switch: use on or off/);
 });
 
-test("auto: the first backend that loads and activates wins, in the order node-gpu, webgpu, node, wasm, cpu", async () => {
+test("auto: the first backend that loads and activates wins, in the order node-gpu, node, webgpu, wasm, cpu", async () => {
   const all = fakeDeps({});
   assert.equal((await activateBackend(all.deps)).backend, "node-gpu");
   assert.deepEqual(all.calls, ["load node-gpu", "setBackend tensorflow", "installPack tensorflow"]);
 
-  // No CUDA build but a WebGPU adapter: WebGPU comes before the CPU backends, and the banner names the GPU.
-  const webgpu = fakeDeps({ loads: { "node-gpu": NO_NODE["node-gpu"], webgpu: { ok: true, note: "amd rdna-3 (AMD Radeon RX 7900 XT)" } } });
+  const gpuMissing = fakeDeps({ loads: { "node-gpu": NO_NODE["node-gpu"] } });
+  const node = await activateBackend(gpuMissing.deps);
+  assert.equal(node.backend, "node");
+  assert.match(node.reason, /node-gpu: @tensorflow\/tfjs-node-gpu not installed/);
+  assert.deepEqual(gpuMissing.calls.slice(0, 2), ["load node-gpu", "load node"], "native TensorFlow before WebGPU (measured faster)");
+  // No GPU build is normal, not a fault: the banner says what runs and how to get faster, nothing about node-gpu.
+  assert.equal(
+    node.banner,
+    "[nlu] backend: node — native TensorFlow on the CPU. Faster: an NVIDIA GPU with tfjs-node-gpu (`./course setup` builds it when it finds an NVIDIA driver).",
+  );
+
+  // No native TensorFlow (macOS, Windows, ARM) but a GPU adapter: WebGPU before wasm, and the banner names the GPU.
+  const webgpu = fakeDeps({ loads: { ...NO_NODE, webgpu: { ok: true, note: "apple metal-3 (Apple M2)" } } });
   const wg = await activateBackend(webgpu.deps);
   assert.equal(wg.backend, "webgpu");
   assert.equal(wg.tfjsBackend, "webgpu");
-  assert.deepEqual(webgpu.calls, ["load node-gpu", "load webgpu", "setBackend webgpu", "installPack webgpu"]);
-  assert.match(wg.banner, /^\[nlu\] backend: webgpu \(amd rdna-3 \(AMD Radeon RX 7900 XT\)\) — WebGPU \(Dawn\) on the GPU\. Faster: an NVIDIA GPU with tfjs-node-gpu/);
-
-  const gpuMissing = fakeDeps({ loads: { "node-gpu": NO_NODE["node-gpu"], webgpu: NO_NODE.webgpu } });
-  const node = await activateBackend(gpuMissing.deps);
-  assert.equal(node.backend, "node");
-  assert.match(node.reason, /node-gpu: @tensorflow\/tfjs-node-gpu not installed; webgpu: no WebGPU adapter/);
-  // No GPU is normal, not a fault: the banner says what runs and how to get faster, nothing about node-gpu.
-  assert.equal(
-    node.banner,
-    "[nlu] backend: node — native TensorFlow on the CPU. Faster: a GPU: tfjs-node-gpu (`./course setup` builds it when it finds an NVIDIA driver) or WebGPU (any GPU with a Vulkan, Metal or D3D12 driver).",
-  );
+  assert.deepEqual(webgpu.calls, ["load node-gpu", "load node", "load webgpu", "setBackend webgpu", "installPack webgpu"]);
+  assert.match(wg.banner, /^\[nlu\] backend: webgpu \(apple metal-3 \(Apple M2\)\) — WebGPU \(Dawn\) on the GPU\. Faster: native TensorFlow/);
+  assert.match(wg.reason, /node: @tensorflow\/tfjs-node not installed/);
 
   const wasm = fakeDeps({ loads: { ...NO_NODE, wasm: { ok: true, note: "SIMD" } } });
   const info = await activateBackend(wasm.deps);
   assert.equal(info.backend, "wasm");
   assert.equal(info.tfjsBackend, "wasm");
   assert.deepEqual(info.kernelPack, ["UnsortedSegmentSum", "BatchMatMul"]);
-  assert.deepEqual(wasm.calls, ["load node-gpu", "load webgpu", "load node", "load wasm", "setBackend wasm", "installPack wasm"]);
+  assert.deepEqual(wasm.calls, ["load node-gpu", "load node", "load webgpu", "load wasm", "setBackend wasm", "installPack wasm"]);
   assert.equal(info.banner.split("\n").length, 1);
   assert.match(
     info.banner,
@@ -118,7 +120,7 @@ test("a failed setBackend (false or thrown) is detected and the next candidate i
   const broken = fakeDeps({ loads: { webgpu: NO_NODE.webgpu }, setBackend: (name) => name !== "tensorflow" });
   const info = await activateBackend(broken.deps);
   assert.equal(info.backend, "wasm");
-  assert.match(info.reason, /node-gpu: tf\.setBackend\("tensorflow"\) returned false; webgpu: no WebGPU adapter .*; node: tf\.setBackend\("tensorflow"\) returned false/);
+  assert.match(info.reason, /node-gpu: tf\.setBackend\("tensorflow"\) returned false; node: tf\.setBackend\("tensorflow"\) returned false; webgpu: no WebGPU adapter/);
   // A backend that is installed but fails IS worth a word in the banner.
   assert.match(info.banner, /— WebAssembly on the CPU \(node-gpu failed: tf\.setBackend\("tensorflow"\) returned false; node failed: .*\)\. Faster:/);
 
@@ -175,7 +177,7 @@ test("an explicit NLU_BACKEND is used alone: no fallback, a clear error when it 
   assert.deepEqual(node.calls, ["load node"]);
 
   const bad = fakeDeps({ env: { NLU_BACKEND: "gpu" } });
-  await assert.rejects(activateBackend(bad.deps), /NLU_BACKEND="gpu" is not a backend: use one of auto, node-gpu, webgpu, node, wasm, cpu/);
+  await assert.rejects(activateBackend(bad.deps), /NLU_BACKEND="gpu" is not a backend: use one of auto, node-gpu, node, webgpu, wasm, cpu/);
   assert.deepEqual(bad.calls, []);
 });
 

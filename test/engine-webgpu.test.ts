@@ -55,7 +55,7 @@ test("real loader, Dawn's null backend: auto skips a software adapter, NLU_BACKE
     const info = await activateBackend(deps);
     assert.equal(info.backend, "webgpu");
     assert.equal(tf.getBackend(), "webgpu");
-    assert.match(info.banner, /^\[nlu\] backend: webgpu \(unnamed adapter: a software adapter, slow\) \+ nlu kernel pack \[AddN\] — WebGPU \(Dawn\) on the GPU \(NLU_BACKEND=webgpu\)\./);
+    assert.match(info.banner, /^\[nlu\] backend: webgpu \(unnamed adapter: a software adapter, slow\) \+ nlu kernel pack \[AddN\] — WebGPU \(Dawn\) on the GPU \(NLU_BACKEND=webgpu\)\. Faster: native TensorFlow/);
     // Shapes and bookkeeping are real even though the null device computes nothing.
     const before = tf.memory().numTensors;
     const y = tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([4, 5])));

@@ -3,8 +3,11 @@
 //   await useBestBackend();   // once, before any tensor work; prints one banner line the first time
 //   engineInfo();             // { backend: "wasm", reason: "...", kernelPack: ["BatchMatMul", ...], ... }
 //
-// Order: node-gpu (tfjs-node-gpu, CUDA) -> webgpu (Dawn: Vulkan, Metal or D3D12, any vendor) -> node (tfjs-node,
-// native CPU) -> wasm (XNNPACK, SIMD) -> cpu (JS).
+// Order: node-gpu (tfjs-node-gpu, CUDA) -> node (tfjs-node, native CPU) -> webgpu (Dawn: Vulkan, Metal or D3D12,
+// any vendor) -> wasm (XNNPACK, SIMD) -> cpu (JS). WebGPU comes after native TensorFlow on the CPU because it was
+// measured slower there at the course's sizes (an H200 took 138-176 ms per reference transformer step, 2 CPU cores
+// 120 ms: a step is ~1,500 small kernels, each paying tfjs's per-dispatch JavaScript; bench/gpu_check_h200.txt),
+// and ahead of wasm, which it beats 4-7x (where native TensorFlow cannot be built: macOS, Windows, ARM).
 // tfjs-node(-gpu) are optional dependencies whose install downloads libtensorflow and often fails; npm then
 // drops them silently, or leaves a folder whose native binding is missing. So each candidate is `require`d
 // inside try/catch, and `tf.setBackend`'s boolean is checked: after a failed setBackend, tf.getBackend() may
@@ -19,8 +22,9 @@ import * as path from "path";
 import { installKernelPack, kernelPackFor, removeKernelPack } from "./kernels";
 import { markDisplayed } from "../viz/display";
 import { leaveGpuCallback, loadWebGpu } from "./webgpu";
+import { nodeGpuDetail, nodeGpuUnusableReason } from "./gpu_info";
 
-export const BACKEND_NAMES = ["node-gpu", "webgpu", "node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["node-gpu", "node", "webgpu", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export const BACKEND_ENV = "NLU_BACKEND";
 /** NLU_KERNEL_PACK=off runs wasm/cpu with stock tfjs kernels only (to compare, or to rule the pack out). */
@@ -55,8 +59,8 @@ const WHAT: Record<BackendName, string> = {
 /** How to get something faster than `name` (the banner's last clause). */
 const FASTER: Record<BackendName, string> = {
   "node-gpu": "this is the fastest backend tfjs offers",
-  webgpu: "an NVIDIA GPU with tfjs-node-gpu, which `./course setup` builds when it finds an NVIDIA driver (nvidia-smi)",
-  node: "a GPU: tfjs-node-gpu (`./course setup` builds it when it finds an NVIDIA driver) or WebGPU (any GPU with a Vulkan, Metal or D3D12 driver)",
+  webgpu: "native TensorFlow (tfjs-node, which `./course setup` builds on Linux x86_64) is faster at the course's sizes; tfjs-node-gpu on an NVIDIA GPU",
+  node: "an NVIDIA GPU with tfjs-node-gpu (`./course setup` builds it when it finds an NVIDIA driver)",
   wasm: "native TensorFlow (tfjs-node), which `./course setup` builds on Linux x86_64 from the PyPI tensorflow-cpu wheel (see its output for why it could not)",
   cpu: "wasm trains 10-100x faster: unset NLU_BACKEND, or reinstall @tensorflow/tfjs-backend-wasm if it failed",
 };
@@ -208,6 +212,15 @@ function firstLine(err: unknown): string {
   return text.split("\n")[0];
 }
 
+function isInstalled(pkg: string): boolean {
+  try {
+    require.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether an installed tfjs-node(-gpu) has its compiled binding (lib/napi-vN/tfjs_binding.node). Absent: true. */
 function nativeBindingBuilt(pkg: string): boolean {
   let dir: string;
@@ -255,6 +268,11 @@ function tryRequire(pkg: string): LoadResult {
 export async function loadBackendPackage(name: BackendName, explicit = false): Promise<LoadResult> {
   if (name === "cpu") return { ok: true, note: "" };
   if (name === "webgpu") return loadWebGpu({ explicit, env: process.env });
+  if (name === "node-gpu" && isInstalled(PACKAGE[name]) && nativeBindingBuilt(PACKAGE[name])) {
+    // A GPU binding needs the CUDA libraries set-up unpacked beside it (lib/engine/gpu_info.ts).
+    const unusable = nodeGpuUnusableReason();
+    if (unusable) return { ok: false, note: unusable };
+  }
   const result = tryRequire(PACKAGE[name]);
   if (!result.ok) return result;
   if (name === "node" || name === "node-gpu") {
@@ -262,7 +280,7 @@ export async function loadBackendPackage(name: BackendName, explicit = false): P
     if (tf.findBackendFactory("tensorflow") == null) {
       return { ok: false, note: `${PACKAGE[name]} loaded but registered with another copy of @tensorflow/tfjs-core` };
     }
-    return { ok: true, note: name === "node-gpu" ? "libtensorflow with CUDA" : "libtensorflow" };
+    return { ok: true, note: name === "node-gpu" ? nodeGpuDetail() : "libtensorflow" };
   }
   // wasm. In Node the .wasm binaries are read from disk: name their folder explicitly (bundlers and tslab
   // can move the JS file the default lookup is relative to). SIMD is used when the runtime has it (Node
