@@ -19,6 +19,7 @@ import { withFusedKernels } from "../lib/engine/fused";
 import { referenceModel, REFERENCE_NAMES } from "../lib/models/reference";
 import { Trainer } from "../lib/train/trainer";
 import { profileStep, StepProfile } from "./profile";
+import { forEachOption } from "./options";
 
 interface Args {
   out: string;
@@ -33,16 +34,12 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: "out/bench.json", repeats: 10, backends: ["node-gpu", "node", "wasm", "cpu"], models: [...REFERENCE_NAMES],
+    out: "out/bench.json", repeats: 10, backends: ["node-gpu", "node", "webgpu", "wasm", "cpu"], models: [...REFERENCE_NAMES],
     torch: true, threads: Math.min(2, os.cpus().length), comparePlain: false, profile: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  const usage =
+    `--out FILE, --repeats N, --backends node,wasm, --models ${REFERENCE_NAMES.join(",")}, --threads N, --no-torch, --compare-plain, --profile`;
+  forEachOption(argv, usage, (a, value) => {
     if (a === "--out") args.out = value();
     else if (a === "--repeats") args.repeats = Number(value());
     else if (a === "--backends") args.backends = value().split(",") as BackendName[];
@@ -51,13 +48,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--no-torch") args.torch = false;
     else if (a === "--compare-plain") args.comparePlain = true;
     else if (a === "--profile") args.profile = true;
-    else {
-      throw new Error(
-        `unknown option ${a}: use --out FILE, --repeats N, --backends node,wasm, --models ${REFERENCE_NAMES.join(",")}, ` +
-          `--threads N, --no-torch, --compare-plain, --profile`,
-      );
-    }
-  }
+    else return false;
+    return true;
+  });
   if (!(Number.isInteger(args.repeats) && args.repeats >= 1)) throw new Error(`--repeats (${args.repeats}) must be a positive integer`);
   const unknown = args.models.filter((m) => !REFERENCE_NAMES.includes(m));
   if (unknown.length) throw new Error(`--models: unknown ${unknown.join(", ")}; have ${REFERENCE_NAMES.join(", ")}`);

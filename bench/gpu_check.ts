@@ -20,6 +20,7 @@ import { ElectraModel } from "../lib/models/electra";
 import { Rng } from "../lib/random";
 import { Trainer } from "../lib/train/trainer";
 import { Trainable, TensorBatch } from "../lib/train/model";
+import { forEachOption } from "./options";
 
 interface CheckModel {
   description: string;
@@ -93,13 +94,8 @@ function parseArgs(argv: string[]): Args {
     backends: ["node-gpu", "webgpu", "wasm"], models: Object.keys(CHECK_MODELS), steps: 10, agree: 3, tolerance: 2e-3,
     out: "out/gpu-check.json", baseline: path.join(__dirname, "gpu_baseline.json"), writeBaseline: false, scales: [1],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  const usage = "--backends, --models, --steps N, --agree N, --tolerance X, --batch-scale 1,8, --out FILE, --baseline FILE, --write-baseline";
+  forEachOption(argv, usage, (a, value) => {
     if (a === "--backends") args.backends = value().split(",") as BackendName[];
     else if (a === "--models") args.models = value().split(",");
     else if (a === "--steps") args.steps = Number(value());
@@ -109,8 +105,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--baseline") args.baseline = value();
     else if (a === "--write-baseline") args.writeBaseline = true;
     else if (a === "--batch-scale") args.scales = value().split(",").map(Number);
-    else throw new Error(`unknown option ${a}: use --backends, --models, --steps N, --agree N, --tolerance X, --batch-scale 1,8, --out FILE, --baseline FILE, --write-baseline`);
-  }
+    else return false;
+    return true;
+  });
   const unknown = args.models.filter((m) => !(m in CHECK_MODELS));
   if (unknown.length) throw new Error(`--models: unknown ${unknown.join(", ")}; have ${Object.keys(CHECK_MODELS).join(", ")}`);
   if (!args.scales.every((x) => Number.isInteger(x) && x >= 1)) throw new Error(`--batch-scale (${args.scales.join(",")}) must be positive integers, e.g. 1,8`);
@@ -248,6 +245,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.stack : e);
+  console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });
