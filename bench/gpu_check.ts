@@ -87,14 +87,30 @@ interface Args {
   baseline: string;
   writeBaseline: boolean;
   scales: number[];
+  /** tfjs environment flags set after each backend starts (e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=200). */
+  tfFlags: Record<string, number | boolean>;
+}
+
+/** "A=1,B=false" -> { A: 1, B: false } (tfjs flags are numbers or booleans). */
+function parseTfFlags(text: string): Record<string, number | boolean> {
+  const flags: Record<string, number | boolean> = {};
+  for (const item of text.split(",").filter(Boolean)) {
+    const [name, raw] = item.split("=");
+    const value = raw === "true" ? true : raw === "false" ? false : Number(raw);
+    if (!name || raw === undefined || (typeof value === "number" && !Number.isFinite(value))) {
+      throw new Error(`--tf-flags: "${item}" is not NAME=number or NAME=true|false`);
+    }
+    flags[name] = value;
+  }
+  return flags;
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     backends: ["node-gpu", "webgpu", "wasm"], models: Object.keys(CHECK_MODELS), steps: 10, agree: 3, tolerance: 2e-3,
-    out: "out/gpu-check.json", baseline: path.join(__dirname, "gpu_baseline.json"), writeBaseline: false, scales: [1],
+    out: "out/gpu-check.json", baseline: path.join(__dirname, "gpu_baseline.json"), writeBaseline: false, scales: [1], tfFlags: {},
   };
-  const usage = "--backends, --models, --steps N, --agree N, --tolerance X, --batch-scale 1,8, --out FILE, --baseline FILE, --write-baseline";
+  const usage = "--backends, --models, --steps N, --agree N, --tolerance X, --batch-scale 1,8, --tf-flags NAME=VALUE,..., --out FILE, --baseline FILE, --write-baseline";
   forEachOption(argv, usage, (a, value) => {
     if (a === "--backends") args.backends = value().split(",") as BackendName[];
     else if (a === "--models") args.models = value().split(",");
@@ -105,6 +121,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--baseline") args.baseline = value();
     else if (a === "--write-baseline") args.writeBaseline = true;
     else if (a === "--batch-scale") args.scales = value().split(",").map(Number);
+    else if (a === "--tf-flags") args.tfFlags = parseTfFlags(value());
     else return false;
     return true;
   });
@@ -186,7 +203,9 @@ async function main(): Promise<void> {
       console.log(`skip ${backend}: ${(e as Error).message.split("\n")[0]}`);
       continue;
     }
-    console.log(`${backend}${detail ? ` (${detail})` : ""}:`);
+    for (const [flag, value] of Object.entries(args.tfFlags)) tf.env().set(flag, value);
+    const flagText = Object.keys(args.tfFlags).length ? ` [${Object.entries(args.tfFlags).map(([k, v]) => `${k}=${v}`).join(", ")}]` : "";
+    console.log(`${backend}${detail ? ` (${detail})` : ""}${flagText}:`);
     for (const scale of args.scales) {
       for (const name of args.models) {
         const label = `${name}${scale > 1 ? ` x${scale}` : ""}`;
