@@ -3,13 +3,17 @@
 // WebGPU implementation) as a native addon, and @tensorflow/tfjs-backend-webgpu runs tfjs's kernels on it as WGSL
 // compute shaders.
 //
-//   const found = await loadWebGpu();   // { ok, note: "nvidia hopper (NVIDIA H200), Vulkan" } or why not
+//   const found = await loadWebGpu({ explicit: false, env: process.env });
+//   // { ok: true, note: "nvidia (NVIDIA: 580.159.04 580.159.4.0)" } on an H200 (Vulkan), or { ok: false, note: why }
 //
 // tfjs-backend-webgpu looks for `navigator.gpu` (the browser's entry point) and the GPU* constants
 // (GPUBufferUsage, ...) on globalThis, so the loader installs Dawn's under those names before requiring it.
 // An adapter is asked for first: with no GPU driver (CI, most laptops without Vulkan) Dawn finds none, and the
 // backend is simply absent. Software adapters (SwiftShader, Mesa's lavapipe/llvmpipe, Dawn's null backend) run
 // WGSL on the CPU far slower than native TensorFlow, so `auto` skips them; NLU_BACKEND=webgpu takes them anyway.
+// Measured (bench/gpu_check_h200.txt): on an H200 the course's models train with the CPU's losses, but at their
+// batch sizes no faster than native TensorFlow on 2 cores — each of a step's ~1,500 kernels costs ~100 µs of tfjs
+// JavaScript — so the backend pick tries this after native TensorFlow and before wasm (backend.ts).
 
 /** Same shape as backend.ts's LoadResult (kept separate so the two files do not import each other). */
 export interface WebGpuLoad {
@@ -21,7 +25,7 @@ export interface WebGpuLoad {
 /** Extra Dawn toggles, comma-separated (e.g. `backend=vulkan`, or `backend=null` in tests: no GPU, junk numbers). */
 export const DAWN_OPTIONS_ENV = "NLU_DAWN_OPTIONS";
 
-/** What a WebGPU adapter says about itself (GPUAdapterInfo; Dawn fills all four on real hardware). */
+/** What a WebGPU adapter says about itself (GPUAdapterInfo; any field may be empty: on an H200 Dawn gave the vendor and a driver description only). */
 export interface AdapterInfo {
   vendor?: string;
   architecture?: string;
