@@ -269,6 +269,8 @@ fi
 # .venv/ (./course start, the tests) uses it:
 #   jupyter_server_config.json  TypeScript is the default kernel and the only one listed (File > New > Notebook
 #                               must not preselect the Python kernel that comes with JupyterLab)
+#   nbgrader_config.py          empty: nbgrader's server extension warns at every start when it finds no config
+#                               (the homework's settings are homework/nbgrader_config.py)
 #   labextensions/nlu-course-run-all + page_config.json  the notebook cell executor that keeps [*] on cells
 #                               queued behind a raises-exception cell during Run All (see its remoteEntry.js)
 install_if_changed() { # install_if_changed SRC DEST: copy a file or folder when its content differs
@@ -283,6 +285,7 @@ install_if_changed() { # install_if_changed SRC DEST: copy a file or folder when
 jconf="$ROOT/scripts/jupyter"
 changed=""
 install_if_changed "$jconf/jupyter_server_config.json" "$VENV/etc/jupyter/jupyter_server_config.json" && changed=1
+install_if_changed "$jconf/nbgrader_config.py" "$VENV/etc/jupyter/nbgrader_config.py" && changed=1
 # page_config.json is shared (`jupyter labextension disable` writes there too): merge ours into it.
 merged="$(node -e '
   const fs = require("fs");

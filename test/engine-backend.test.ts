@@ -167,6 +167,8 @@ test("an explicit NLU_BACKEND is used alone: no fallback, a clear error when it 
   const info = await activateBackend(cpu.deps);
   assert.equal(info.backend, "cpu");
   assert.equal(info.reason, "NLU_BACKEND=cpu");
+  // Chosen by name: the faster way is to let auto choose, not a build step that may already be done.
+  assert.match(info.banner, /\(NLU_BACKEND=cpu\)\. Faster: unset NLU_BACKEND: auto picks the fastest backend that loads\.$/);
   assert.deepEqual(cpu.calls, ["load cpu", "setBackend cpu", "installPack cpu"]);
 
   const node = fakeDeps({ env: { NLU_BACKEND: "node" }, loads: NO_NODE });

@@ -55,7 +55,7 @@ test("real loader, Dawn's null backend: auto skips a software adapter, NLU_BACKE
     const info = await activateBackend(deps);
     assert.equal(info.backend, "webgpu");
     assert.equal(tf.getBackend(), "webgpu");
-    assert.match(info.banner, /^\[nlu\] backend: webgpu \(unnamed adapter: a software adapter, slow\) \+ nlu kernel pack \[AddN\] — WebGPU \(Dawn\) on the GPU \(NLU_BACKEND=webgpu\)\. Faster: native TensorFlow/);
+    assert.match(info.banner, /^\[nlu\] backend: webgpu \(unnamed adapter: a software adapter, slow\) \+ nlu kernel pack \[AddN\] — WebGPU \(Dawn\) on the GPU \(NLU_BACKEND=webgpu\)\. Faster: unset NLU_BACKEND: auto picks the fastest backend that loads\.$/);
     // Shapes and bookkeeping are real even though the null device computes nothing.
     const before = tf.memory().numTensors;
     const y = tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([4, 5])));
@@ -95,7 +95,7 @@ test("NLU_BACKEND=webgpu on a machine without an adapter: an error naming what W
   };
   await assert.rejects(
     activateBackend(deps),
-    /^Error: NLU_BACKEND=webgpu but @tensorflow\/tfjs-backend-webgpu could not be used: no WebGPU adapter \(needs a GPU with a Vulkan, Metal or D3D12 driver\)\. WebGPU needs a GPU driver with Vulkan \(Linux: check `vulkaninfo --summary`\), Metal \(macOS\) or D3D12 \(Windows\), and the optional packages webgpu \+ @tensorflow\/tfjs-backend-webgpu \(npm install\), or unset NLU_BACKEND to pick the fastest that loads\.$/,
+    /^Error: NLU_BACKEND=webgpu but @tensorflow\/tfjs-backend-webgpu could not be used: no WebGPU adapter \(needs a GPU with a Vulkan, Metal or D3D12 driver\)\. Check the GPU's driver \(on Linux `vulkaninfo --summary` must list the GPU; macOS uses Metal, Windows D3D12\), or unset NLU_BACKEND to pick the fastest that loads\.$/,
   );
 });
 

@@ -69,8 +69,7 @@ const FASTER: Record<BackendName, string> = {
 const FIX: Record<BackendName, string> = {
   "node-gpu":
     "Run `./course setup` on a machine where `nvidia-smi` works: it builds tfjs-node-gpu against PyPI's tensorflow wheel and NVIDIA's CUDA wheels",
-  webgpu:
-    "WebGPU needs a GPU driver with Vulkan (Linux: check `vulkaninfo --summary`), Metal (macOS) or D3D12 (Windows), and the optional packages webgpu + @tensorflow/tfjs-backend-webgpu (npm install)",
+  webgpu: "Check the GPU's driver (on Linux `vulkaninfo --summary` must list the GPU; macOS uses Metal, Windows D3D12)",
   node: "Install it (npm i @tensorflow/tfjs-node) and run `./course setup`, which builds its binding",
   wasm: "Install it (npm i @tensorflow/tfjs-backend-wasm)",
   cpu: "Install @tensorflow/tfjs (npm install)",
@@ -189,7 +188,8 @@ export async function activateBackend(deps: BackendDeps): Promise<EngineInfo> {
           reason: why + packNote,
           kernelPack,
           detail: loaded.note,
-          faster: FASTER[name],
+          // Asked for by name: the way to something faster is to let auto choose (unless this is the fastest).
+          faster: request !== "auto" && name !== "node-gpu" ? `unset ${BACKEND_ENV}: auto picks the fastest backend that loads` : FASTER[name],
           failed: failed.length ? `${failed.join("; ")}` : "",
         };
         return { ...info, banner: formatBanner(info) };

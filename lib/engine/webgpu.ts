@@ -14,6 +14,9 @@
 // Measured (bench/gpu_check_h200.txt): on an H200 the course's models train with the CPU's losses, but at their
 // batch sizes no faster than native TensorFlow on 2 cores — each of a step's ~1,500 kernels costs ~100 µs of tfjs
 // JavaScript — so the backend pick tries this after native TensorFlow and before wasm (backend.ts).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 /** Same shape as backend.ts's LoadResult (kept separate so the two files do not import each other). */
 export interface WebGpuLoad {
@@ -153,6 +156,12 @@ function installSyncRead(proto: WebGpuBackendInternals): void {
   proto.nluSyncRead = true;
 }
 
+function privateRuntimeDir(): string {
+  const dir = path.join(os.tmpdir(), `nlu-runtime-${process.getuid?.() ?? "user"}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
 /** `import()` that tsc's CommonJS output leaves alone: `webgpu` is an ES module. */
 const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<DawnModule>;
 
@@ -176,6 +185,9 @@ export async function loadWebGpu(opts: { explicit: boolean; env: Record<string, 
   } catch (err) {
     return { ok: false, note: (err as Error).message };
   }
+  // Vulkan's window-system code prints "XDG_RUNTIME_DIR is invalid" twice when it is unset (servers, containers):
+  // give it a private folder, as a desktop session would.
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = privateRuntimeDir();
   const gpu = dawn.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (adapter === null) {
