@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { BackendName, useBackend } from "../lib/engine";
-import { referenceModel } from "../lib/models/reference";
+import { REFERENCE_MODELS } from "../lib/models/reference";
 import { TransformerClassifier } from "../lib/models/transformer_classifier";
 import { ElectraModel } from "../lib/models/electra";
 import { Rng } from "../lib/random";
@@ -31,10 +31,10 @@ interface CheckModel {
 }
 
 const randomIds = (rng: Rng, vocab: number, length: number) => Array.from({ length }, () => 7 + rng.int(vocab - 7));
+/** A reference model (lib/models/reference.ts) at its own sizes; its batch of 32 times `scale`. */
 const fromReference = (name: string): CheckModel => {
-  const ref = referenceModel(name, 0);
-  ref.model.dispose();
-  return { description: ref.description, build: () => referenceModel(name, 0).model, batch: (seed, scale) => ref.batch(32 * scale, seed) };
+  const spec = REFERENCE_MODELS[name];
+  return { description: spec.description, build: () => spec.build(0), batch: (seed, scale) => spec.batch(32 * scale, seed) };
 };
 
 /** The models checked, with dropout 0 so every backend computes the same function. */
