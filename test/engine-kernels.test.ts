@@ -11,7 +11,7 @@ import { Rng } from "../lib/random";
 // The engine then checks after every kernel that it left no data behind beyond its outputs.
 tf.env().set("IS_TEST", true);
 
-type Where = { backend: "wasm" | "cpu"; pack: boolean };
+type Where = { backend: "wasm" | "cpu" | "node"; pack: boolean };
 const STOCK_CPU: Where = { backend: "cpu", pack: false };
 const PACK_CPU: Where = { backend: "cpu", pack: true };
 const PACK_WASM: Where = { backend: "wasm", pack: true };
@@ -377,4 +377,38 @@ test("conv1d and conv2d (wasm and cpu pack: im2col + matmul), forward and gradie
     const f = () => [tf.conv2d(t(x) as tf.Tensor4D, t(w) as tf.Tensor4D, 1, pad, "NHWC", [2, 3])];
     assertClose(await on(PACK_CPU, f), await on(STOCK_CPU, f), `dilated conv2d pad ${pad} on cpu`);
   }
+});
+
+test("native pack (tfjs-node): Reshape and Step = the stock tensorflow kernels, incl. NaN, ±0, ±Inf, int32, bool; ReLU's gradient", async () => {
+  await useBackend("node");
+  assert.deepEqual(installedKernelPack("tensorflow").sort(), ["Reshape", "Step"]);
+  const special = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-30, -1e-30, 2.5, -3];
+  const rng = new Rng(7);
+  const values = [...special, ...Array.from({ length: 31 }, () => rng.next() * 2 - 1)]; // 40 values
+  const run = () => {
+    const x = tf.tensor1d(values);
+    const xs = tf.reshape(x, [2, 4, 5]);
+    const outs: tf.Tensor[] = [
+      xs, tf.reshape(xs, [5, -1]), tf.reshape(tf.scalar(3), [1, 1]), tf.reshape(tf.zeros([0, 4]), [2, 0]),
+      tf.reshape(tf.tensor1d([1, 2, 3, 4], "int32"), [2, 2]), tf.cast(tf.reshape(tf.tensor1d([1, 0, 1, 1], "bool"), [4, 1]), "int32"),
+      tf.step(x), tf.step(x, 0.2), tf.step(tf.zeros([0])),
+      tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), tf.range(0, 40))))(x),
+      tf.grad((v: tf.Tensor) => tf.sum(tf.leakyRelu(v, 0.1)))(x),
+    ];
+    return outs;
+  };
+  const rows = (r: Result[]) => r.map((o) => ({ shape: o.shape, values: o.values.map((v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? 0 : v)) }));
+  const packed = rows(await on({ backend: "node", pack: true }, run));
+  const stock = rows(await on({ backend: "node", pack: false }, run));
+  assert.deepEqual(packed, stock);
+  // The values themselves, not only agreement: step(NaN) = NaN, step(0) = alpha, step(1e-30) = 1.
+  assert.deepEqual(packed[6].values.slice(0, 9), ["NaN", 0, 0, 1, 0, 1, 0, 1, 0]);
+  assert.deepEqual(packed[7].values.slice(0, 9).map((v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v)), ["NaN", 0.2, 0.2, 1, 0.2, 1, 0.2, 1, 0.2]);
+  // Kept shape handles live in TensorFlow, not in tfjs: the tensor count stays flat over repeated calls.
+  await useBackend("node");
+  const x = tf.ones([4, 6]);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.relu(tf.reshape(v, [3, 8]))))(x)).dispose();
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose();
 });

@@ -21,6 +21,7 @@ interface Binding {
   TF_FLOAT: number;
   TF_INT32: number;
   TF_INT64: number;
+  TF_BOOL: number;
   TF_ATTR_TYPE: number;
   TF_ATTR_FLOAT: number;
   TF_ATTR_BOOL: number;
@@ -28,14 +29,17 @@ interface Binding {
   TF_ATTR_STRING: number;
   createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
   deleteTensor(id: number): void;
-  executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): { id: number; shape: number[]; dtype: number }[];
+  executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): OutputMetadata[];
 }
+
+/** What the binding says of each output of an executed op. */
+type OutputMetadata = { id: number; shape: number[]; dtype: number };
 
 /** tfjs-node's NodeJSKernelBackend, as far as this file relies on it (tfjs-node 4.22). */
 interface NodeBackend {
   binding: Binding;
   getInputTensorIds(tensors: tf.Tensor[]): number[];
-  createOutputTensor(metadata: { id: number; shape: number[]; dtype: number }): tf.Tensor;
+  createOutputTensor(metadata: OutputMetadata): tf.Tensor;
 }
 
 /** Whether the active backend is native TensorFlow (tfjs-node or tfjs-node-gpu). */
@@ -46,6 +50,25 @@ export function onNativeBackend(): boolean {
 function nodeBackend(): NodeBackend {
   if (!onNativeBackend()) throw new Error(`native TensorFlow ops need the "tensorflow" backend; the active one is "${tf.getBackend()}".`);
   return tf.backend() as unknown as NodeBackend;
+}
+
+/**
+ * The binding and the two conversions a kernel written against it needs (lib/engine/kernels/native.ts):
+ * a tfjs tensor's TensorFlow handle, and an op's output as a tfjs tensor. Throws off the native backend.
+ */
+export interface NativeParts {
+  binding: Binding;
+  inputId(t: tf.TensorInfo): number;
+  output(m: OutputMetadata): tf.Tensor;
+}
+
+export function nativeParts(): NativeParts {
+  const backend = nodeBackend();
+  return {
+    binding: backend.binding,
+    inputId: (t) => backend.getInputTensorIds([t as tf.Tensor])[0],
+    output: (m) => backend.createOutputTensor(m),
+  };
 }
 
 /** An int64 scalar input (TensorFlow wants int64 for lengths such as BlockLSTM's seq_len_max; tfjs has none). */

@@ -1,4 +1,5 @@
-// The nlu kernel pack: tf.registerKernel replacements that let the wasm and cpu backends train quickly.
+// The nlu kernel pack: tf.registerKernel replacements that let the wasm and cpu backends train quickly (and
+// two that take per-call overhead out of native TensorFlow's).
 //
 //   installKernelPack("wasm")  -> ["UnsortedSegmentSum", "BatchMatMul", ...]   (what it replaced or added)
 //   removeKernelPack("wasm")   -> the stock kernels again (benchmarks compare the two)
@@ -6,7 +7,7 @@
 // useBestBackend() installs it for wasm and cpu (NLU_KERNEL_PACK=off skips it). What each entry fixes is in
 // its `why` below; the files: segment_sum.ts (embedding gradients), matmul.ts (XNNPACK for every product on
 // wasm), conv.ts (im2col convolution), layout.ts (transpose/gather/sum/unstack/stack as row copies),
-// gemm.ts (the cpu product). Every kernel is checked against tfjs's stock cpu kernel in
+// gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step). Every kernel is checked against tfjs's stock cpu kernel in
 // test/engine-kernels.test.ts. To add one: a kernelFunc(args, stock) in this folder, an entry in PACK,
 // an agreement test.
 //
@@ -28,8 +29,9 @@ import { MatMulStock, wasmBatchMatMul } from "./matmul";
 import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from "./segment_sum";
 import { KernelArgs, StockKernel } from "./wasm_heap";
 import { webgpuAddN } from "./webgpu_addn";
+import { nativeReshape, nativeStep } from "./native";
 
-export type PackBackend = "wasm" | "cpu" | "webgpu";
+export type PackBackend = "wasm" | "cpu" | "webgpu" | "tensorflow";
 
 interface PackKernel {
   kernelName: string;
@@ -149,6 +151,18 @@ const PACK: PackKernel[] = [
     why: "stock binds every input in one shader and fails past the device's storage-buffer limit (the gradient norm sums 33); sum in groups",
     kernelFunc: (args) => webgpuAddN(args, stockKernel("AddN", "webgpu")),
   },
+  {
+    kernelName: "Reshape",
+    backendName: "tensorflow",
+    why: "stock makes the shape a tfjs tensor on every call (~60 µs); a cached TensorFlow handle (~7 µs)",
+    kernelFunc: (args) => nativeReshape(args, stockKernel("Reshape", "tensorflow")),
+  },
+  {
+    kernelName: "Step",
+    backendName: "tensorflow",
+    why: "ReLU's gradient: stock runs six ops with two full-size allocations (~0.9 ms at [32, 32, 128]); two SelectV2",
+    kernelFunc: (args) => nativeStep(args, stockKernel("Step", "tensorflow")),
+  },
 ];
 
 /** Kernels the pack replaces (or adds) on a backend, whether or not installed yet. */
@@ -168,7 +182,7 @@ export function installedKernelPack(backendName: string): string[] {
 
 /**
  * Register the pack's kernels for `backendName` (idempotent). Returns the replaced/added kernel names; an
- * empty list for backends the pack does not cover (tfjs-node is native already). `only` installs a subset
+ * empty list for backends the pack does not cover. `only` installs a subset
  * (benchmarks: "stock + just the missing kernels").
  */
 export function installKernelPack(backendName: string, opts: { only?: string[] } = {}): string[] {
