@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Module } from "./module";
 import { Rng } from "../random";
 import { checkIds, shapeText } from "./check";
+import { fusedKernelsEnabled, fusedLayerNorm } from "../engine/fused";
 
 function checkPositiveInt(what: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
@@ -104,6 +105,8 @@ export class LayerNorm extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.dim) {
       throw new Error(`LayerNorm expected last dimension ${this.dim}, got input of shape ${shapeText(x.shape)}: normalise the width it was built for.`);
     }
+    // The fused op computes the same formula with its gradient written out (lib/engine/fused/layer_norm.ts).
+    if (fusedKernelsEnabled()) return fusedLayerNorm(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, this.eps);
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
