@@ -119,7 +119,13 @@ test("the pack is installed on wasm and cpu, and stock wasm cannot train an embe
     "BatchMatMul",
     "Conv2DBackpropFilter",
     "Conv2DBackpropInput",
+    "Equal",
     "GatherV2",
+    "Greater",
+    "GreaterEqual",
+    "Less",
+    "LessEqual",
+    "NotEqual",
     "Pack",
     "Sum",
     "Transpose",
@@ -411,4 +417,23 @@ test("native pack (tfjs-node): Reshape and Step = the stock tensorflow kernels, 
   for (let i = 0; i < 5; i++) tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.relu(tf.reshape(v, [3, 8]))))(x)).dispose();
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
+});
+
+test("comparisons on wasm with broadcasting (max-pool's gradient) = stock cpu: NaN, ±0, ±Inf, int32, scalars, empty", async () => {
+  const special = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1, -1, 0.5];
+  const rng = new Rng(3);
+  const pick = (n: number) => Array.from({ length: n }, () => special[Math.floor(rng.next() * special.length)]);
+  const shapes: [number[], number[]][] = [[[3, 4, 5], [3, 1, 5]], [[2, 1, 4], [1, 3, 1]], [[6], []], [[], [2, 3]], [[4, 1], [4, 3]], [[2, 0, 3], [2, 1, 3]], [[1, 2, 3, 4], [3, 1]]];
+  const cases = shapes.map(([sa, sb]) => ({ sa, sb, a: pick(tf.util.sizeFromShape(sa)), b: pick(tf.util.sizeFromShape(sb)) }));
+  const ops = [tf.equal, tf.notEqual, tf.greater, tf.greaterEqual, tf.less, tf.lessEqual];
+  const run = () => cases.flatMap((c) => ops.flatMap((op) => [
+    op(tf.tensor(c.a, c.sa), tf.tensor(c.b, c.sb)),
+    // int32 (NaN and infinities become 0 there)
+    op(tf.tensor(c.a.map((v) => (Number.isFinite(v) ? Math.round(v * 4) : 0)), c.sa, "int32"), tf.tensor(c.b.map((v) => (Number.isFinite(v) ? Math.round(v * 4) : 0)), c.sb, "int32")),
+  ]));
+  assertClose(await on(PACK_WASM, run), await on(STOCK_CPU, run), "comparisons", 0);
+  // The gradient of a max over time, as lecture 2's CNN takes it.
+  const x = randomArray(rng, [4, 6, 8]);
+  const maxGrad = () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.max(v, 1), tf.range(0, 32).reshape([4, 8]))))(t(x));
+  assertClose(await on(PACK_WASM, maxGrad), await on(STOCK_CPU, maxGrad), "max gradient", 0);
 });

@@ -4,12 +4,13 @@
 //   installKernelPack("wasm")  -> ["UnsortedSegmentSum", "BatchMatMul", ...]   (what it replaced or added)
 //   removeKernelPack("wasm")   -> the stock kernels again (benchmarks compare the two)
 //
-// useBestBackend() installs it for wasm and cpu (NLU_KERNEL_PACK=off skips it). What each entry fixes is in
-// its `why` below; the files: segment_sum.ts (embedding gradients), matmul.ts (XNNPACK for every product on
-// wasm), conv.ts (im2col convolution), layout.ts (transpose/gather/sum/unstack/stack as row copies),
-// gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step). Every kernel is checked against tfjs's stock cpu kernel in
-// test/engine-kernels.test.ts. To add one: a kernelFunc(args, stock) in this folder, an entry in PACK,
-// an agreement test.
+// useBestBackend() installs it on every backend (NLU_KERNEL_PACK=off skips it). What each entry fixes is in its
+// `why` below; the files: segment_sum.ts (embedding gradients), matmul.ts (XNNPACK for every product on wasm),
+// conv.ts (im2col convolution), compare.ts (broadcast comparisons on wasm), layout.ts (transpose/gather/sum/
+// unstack/stack as row copies), gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step),
+// webgpu_addn.ts (AddN within the binding limit). Every kernel is checked against tfjs's stock kernel in
+// test/engine-kernels.test.ts. To add one: a kernelFunc(args, stock) in this folder, an entry in PACK, an
+// agreement test.
 //
 // Each replacement keeps the kernel it displaced on its own config object (`nluStock`), not in a variable of
 // this module: the kernel registry is global to the process, while this module can be loaded twice (a
@@ -30,6 +31,7 @@ import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from "./segment_sum";
 import { KernelArgs, StockKernel } from "./wasm_heap";
 import { webgpuAddN } from "./webgpu_addn";
 import { nativeReshape, nativeStep } from "./native";
+import { COMPARISONS, wasmCompare } from "./compare";
 
 export type PackBackend = "wasm" | "cpu" | "webgpu" | "tensorflow";
 
@@ -115,6 +117,12 @@ const PACK: PackKernel[] = [
     why: "tf.stack (the gradient of unstack) ran one Concat of reshaped pieces; run copies instead",
     kernelFunc: (args) => wasmPack(args, stockKernel("Pack", "wasm")),
   },
+  ...COMPARISONS.map((op): PackKernel => ({
+    kernelName: op,
+    backendName: "wasm",
+    why: "a broadcast operand took a per-element index computation (~12 ms for max-pool's gradient, x == max); strided loops",
+    kernelFunc: (args) => wasmCompare(op, args, stockKernel(op, "wasm")),
+  })),
   {
     kernelName: "UnsortedSegmentSum",
     backendName: "cpu",
