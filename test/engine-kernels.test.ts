@@ -128,6 +128,7 @@ test("the pack is installed on wasm and cpu, and stock wasm cannot train an embe
     "NotEqual",
     "Pack",
     "Sum",
+    "Tanh",
     "Transpose",
     "Unpack",
     "UnsortedSegmentSum",
@@ -436,4 +437,22 @@ test("comparisons on wasm with broadcasting (max-pool's gradient) = stock cpu: N
   const x = randomArray(rng, [4, 6, 8]);
   const maxGrad = () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.max(v, 1), tf.range(0, 32).reshape([4, 8]))))(t(x));
   assertClose(await on(PACK_WASM, maxGrad), await on(STOCK_CPU, maxGrad), "max gradient", 0);
+});
+
+test("Tanh on wasm (2·sigmoid(2x) − 1, series near 0) = stock cpu within float32 rounding; NaN, ±Inf, tiny and large values; gradient", async () => {
+  const special = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-30, -1e-7, 0.0499, 0.0501, -0.05, 3, -9, 20, 88];
+  const rng = new Rng(5);
+  const values = [...special, ...Array.from({ length: 3000 }, (_, i) => (rng.next() * 2 - 1) * (i % 3 === 0 ? 0.1 : 6))];
+  const run = () => [tf.tanh(tf.tensor1d(values)), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tanh(v), 0.5)))(tf.tensor1d(values))];
+  const [packed, stock] = [await on(PACK_WASM, run), await on(STOCK_CPU, run)];
+  for (let o = 0; o < 2; o++) {
+    packed[o].values.forEach((v, i) => {
+      const e = stock[o].values[i];
+      if (Number.isNaN(e)) return assert.ok(Number.isNaN(v), `output ${o}[${i}]: tanh(NaN) must be NaN, got ${v}`);
+      // A few float32 ulps of 1 in absolute terms, and relative precision near 0 (the series keeps it).
+      assert.ok(Math.abs(v - e) <= 3e-7 + 2e-6 * Math.abs(e), `output ${o}[${i}] (x = ${values[i]}): ${v} vs ${e}`);
+    });
+  }
+  assert.equal(packed[0].values[5], Math.fround(1e-30)); // relative precision kept near 0 (2σ(2x) − 1 alone gives 0)
+  assert.deepEqual(packed[0].values.slice(3, 5), [1, -1]);
 });

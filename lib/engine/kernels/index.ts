@@ -6,8 +6,8 @@
 //
 // useBestBackend() installs it on every backend (NLU_KERNEL_PACK=off skips it). What each entry fixes is in its
 // `why` below; the files: segment_sum.ts (embedding gradients), matmul.ts (XNNPACK for every product on wasm),
-// conv.ts (im2col convolution), compare.ts (broadcast comparisons on wasm), layout.ts (transpose/gather/sum/
-// unstack/stack as row copies), gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step),
+// conv.ts (im2col convolution), compare.ts (broadcast comparisons), activation.ts (tanh), layout.ts
+// (transpose/gather/sum/unstack/stack as row copies), gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step),
 // webgpu_addn.ts (AddN within the binding limit). Every kernel is checked against tfjs's stock kernel in
 // test/engine-kernels.test.ts. To add one: a kernelFunc(args, stock) in this folder, an entry in PACK, an
 // agreement test.
@@ -32,6 +32,7 @@ import { KernelArgs, StockKernel } from "./wasm_heap";
 import { webgpuAddN } from "./webgpu_addn";
 import { nativeReshape, nativeStep } from "./native";
 import { COMPARISONS, wasmCompare } from "./compare";
+import { wasmTanh } from "./activation";
 
 export type PackBackend = "wasm" | "cpu" | "webgpu" | "tensorflow";
 
@@ -116,6 +117,12 @@ const PACK: PackKernel[] = [
     backendName: "wasm",
     why: "tf.stack (the gradient of unstack) ran one Concat of reshaped pieces; run copies instead",
     kernelFunc: (args) => wasmPack(args, stockKernel("Pack", "wasm")),
+  },
+  {
+    kernelName: "Tanh",
+    backendName: "wasm",
+    why: "stock calls scalar tanhf (~6 ms per GELU of a [32, 16, 512] activation); 2·sigmoid(2x) − 1 through XNNPACK",
+    kernelFunc: (args) => wasmTanh(args, stockKernel("Tanh", "wasm")),
   },
   ...COMPARISONS.map((op): PackKernel => ({
     kernelName: op,
