@@ -411,12 +411,16 @@ test("native pack (tfjs-node): Reshape and Step = the stock tensorflow kernels, 
   // The values themselves, not only agreement: step(NaN) = NaN, step(0) = alpha, step(1e-30) = 1.
   assert.deepEqual(packed[6].values.slice(0, 9), ["NaN", 0, 0, 1, 0, 1, 0, 1, 0]);
   assert.deepEqual(packed[7].values.slice(0, 9).map((v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v)), ["NaN", 0.2, 0.2, 1, 0.2, 1, 0.2, 1, 0.2]);
-  // Kept shape handles live in TensorFlow, not in tfjs: the tensor count stays flat over repeated calls.
+  // Nothing left behind, in tfjs or in TensorFlow (the shape and scalar handles made per call are deleted), even
+  // for shapes never seen before.
   await useBackend("node");
+  const handles = () => (tf.backend() as unknown as { getNumOfTFTensors(): number }).getNumOfTFTensors();
   const x = tf.ones([4, 6]);
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 5; i++) tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.relu(tf.reshape(v, [3, 8]))))(x)).dispose();
-  assert.equal(tf.memory().numTensors, before);
+  tf.neg(x).dispose(); // tfjs-node creates x's own TensorFlow handle on its first use
+  const [tensorsBefore, handlesBefore] = [tf.memory().numTensors, handles()];
+  for (const shape of [[3, 8], [8, 3], [2, 12], [24], [2, 3, 4]]) tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.relu(tf.reshape(v, shape))))(x)).dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore);
+  assert.equal(handles(), handlesBefore);
   x.dispose();
 });
 

@@ -2,38 +2,19 @@
 //
 //   Reshape  tfjs-node builds the target shape as a tfjs tensor (through the engine: registered, written,
 //            disposed) on every call, ~60 µs for what TensorFlow does without touching the data. The shape is
-//            now a TensorFlow tensor made once per distinct shape and kept (~7 µs). A model step reshapes 70-400
-//            times (heads, the fused kernels' 4-D views, the flat Adam).
+//            now made directly as a TensorFlow tensor and deleted after the call (~12 µs). A model step reshapes
+//            70-500 times (heads, the fused kernels' 4-D views, the flat Adam).
 //   Step     the gradient of ReLU (dy · step(x)) ran as isNaN, greater, ones, fill, where and select, with two
 //            full-size allocations: ~0.9 ms for a [32, 32, 128] activation, more than the layer's forward pass.
-//            Now two TensorFlow ops on the binding (SelectV2 of Greater, then SelectV2 of IsNan) with cached
-//            scalars, the same values: 1 where x > 0, alpha elsewhere, NaN where x is NaN.
+//            Now four TensorFlow ops on the binding (Greater, SelectV2, IsNan, SelectV2) with scalar operands,
+//            the same values: 1 where x > 0, alpha elsewhere, NaN where x is NaN.
 //
 // Both call the binding that tfjs-node's own kernels call (lib/engine/fused/native.ts names it); other dtypes
-// go to the stock kernel. test/engine-kernels.test.ts checks them against the stock kernels.
+// go to the stock kernel. Every TensorFlow handle made here is deleted before the kernel returns (tests count
+// them). test/engine-kernels.test.ts checks both against the stock kernels.
 import * as tf from "@tensorflow/tfjs";
 import { nativeParts, NativeParts } from "../fused/native";
 import { KernelArgs, StockKernel } from "./wasm_heap";
-
-/** Per binding: TensorFlow handles of shape vectors and scalars, made once and kept (a few bytes each). */
-const constants = new WeakMap<object, Map<string, number>>();
-/** Distinct constants kept per binding before the cache starts over (shapes are few in practice). */
-const MAX_CONSTANTS = 4096;
-
-function constantId(p: NativeParts, key: string, make: () => number): number {
-  let cache = constants.get(p.binding);
-  if (!cache) constants.set(p.binding, (cache = new Map()));
-  let id = cache.get(key);
-  if (id === undefined) {
-    if (cache.size >= MAX_CONSTANTS) {
-      for (const old of cache.values()) p.binding.deleteTensor(old);
-      cache.clear();
-    }
-    id = make();
-    cache.set(key, id);
-  }
-  return id;
-}
 
 /** TensorFlow's dtype code for a tfjs dtype the replacements handle, or null (then the stock kernel runs). */
 function tfType(p: NativeParts, dtype: tf.DataType): number | null {
@@ -41,7 +22,7 @@ function tfType(p: NativeParts, dtype: tf.DataType): number | null {
   return dtype === "float32" ? b.TF_FLOAT : dtype === "int32" ? b.TF_INT32 : dtype === "bool" ? b.TF_BOOL : null;
 }
 
-/** Reshape with a cached shape handle. */
+/** Reshape, the shape made directly as a TensorFlow tensor (not through the tfjs engine). */
 export function nativeReshape(args: KernelArgs, stock: StockKernel): tf.TensorInfo {
   const p = nativeParts();
   const x = args.inputs.x;
@@ -49,13 +30,17 @@ export function nativeReshape(args: KernelArgs, stock: StockKernel): tf.TensorIn
   if (type === null) return stock(args) as tf.TensorInfo;
   const b = p.binding;
   const shape = args.attrs!.shape as number[];
-  const shapeId = constantId(p, `shape:${shape.join(",")}`, () => b.createTensor([shape.length], b.TF_INT32, Int32Array.from(shape)));
+  const shapeId = b.createTensor([shape.length], b.TF_INT32, Int32Array.from(shape));
   const attrs = [
     { name: "T", type: b.TF_ATTR_TYPE, value: type },
     { name: "Tshape", type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
   ];
-  const [out] = b.executeOp("Reshape", attrs, [p.inputId(x), shapeId], 1);
-  return p.output(out);
+  try {
+    const [out] = b.executeOp("Reshape", attrs, [p.inputId(x), shapeId], 1);
+    return p.output(out);
+  } finally {
+    b.deleteTensor(shapeId);
+  }
 }
 
 /** step(x) = 1 where x > 0, alpha elsewhere, NaN where x is NaN (tfjs's Step), float32 only. */
@@ -65,10 +50,14 @@ export function nativeStep(args: KernelArgs, stock: StockKernel): tf.TensorInfo 
   if (x.dtype !== "float32") return stock(args) as tf.TensorInfo;
   const b = p.binding;
   const alpha = Number((args.attrs ?? {}).alpha ?? 0);
-  const scalar = (v: number) => constantId(p, `f32:${v}`, () => b.createTensor([], b.TF_FLOAT, new Float32Array([v])));
   const f32 = { name: "T", type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
   const xId = p.inputId(x);
   const temporary: number[] = [];
+  const scalar = (v: number) => {
+    const id = b.createTensor([], b.TF_FLOAT, new Float32Array([v]));
+    temporary.push(id);
+    return id;
+  };
   try {
     const [positive] = b.executeOp("Greater", [f32], [xId, scalar(0)], 1);
     temporary.push(positive.id);
