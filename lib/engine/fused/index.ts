@@ -1,6 +1,7 @@
 // Fused kernels: one call where tfjs would issue dozens of small ops (lib/engine/fused/*). The course's layers
-// (lib/nn/rnn.ts, lib/nn/conv.ts, LayerNorm in lib/nn/layers.ts) pick them when the active backend has them; the math is the same as the plain
-// tfjs ops they replace, which test/rnn-fused.test.ts and test/conv-fused.test.ts check on every backend.
+// (lib/nn/rnn.ts, lib/nn/conv.ts, LayerNorm in lib/nn/layers.ts) pick them when the active backend has them; the
+// math is the same as the plain tfjs ops they replace, which test/rnn-fused.test.ts, test/conv.test.ts and
+// test/layer-norm.test.ts check on every backend.
 //
 // NLU_FUSED=off (or withFusedKernels(false, fn)) runs the plain ops instead: to compare, or to rule them out.
 export { FUSED_OP_NAMES, onNativeBackend, runNativeOp, Int64Scalar } from "./native";

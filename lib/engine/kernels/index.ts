@@ -7,8 +7,8 @@
 // useBestBackend() installs it on every backend (NLU_KERNEL_PACK=off skips it). What each entry fixes is in its
 // `why` below; the files: segment_sum.ts (embedding gradients), matmul.ts (XNNPACK for every product on wasm),
 // conv.ts (im2col convolution), compare.ts (broadcast comparisons), activation.ts (tanh), layout.ts
-// (transpose/gather/sum/unstack/stack as row copies), gemm.ts (the cpu product), native.ts (tfjs-node's Reshape and Step),
-// webgpu_addn.ts (AddN within the binding limit). Every kernel is checked against tfjs's stock kernel in
+// (transpose/gather/sum/unstack/stack as row copies), gemm.ts (the cpu product), native.ts (tfjs-node's Reshape
+// and Step), webgpu_addn.ts (AddN within the binding limit). Every kernel is checked against tfjs's stock kernel in
 // test/engine-kernels.test.ts. To add one: a kernelFunc(args, stock) in this folder, an entry in PACK, an
 // agreement test.
 //
@@ -175,7 +175,7 @@ const PACK: PackKernel[] = [
   {
     kernelName: "Step",
     backendName: "tensorflow",
-    why: "ReLU's gradient: stock runs six ops with two full-size allocations (~0.9 ms at [32, 32, 128]); two SelectV2",
+    why: "ReLU's gradient: stock runs six ops with two full-size allocations (~0.9 ms at [32, 32, 128]); four TensorFlow ops on the binding",
     kernelFunc: (args) => nativeStep(args, stockKernel("Step", "tensorflow")),
   },
 ];
