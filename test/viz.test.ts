@@ -12,7 +12,7 @@ import {
   scatter,
   showTable,
 } from "../lib/viz";
-import { isHeadless, inKernel, newHandle, scriptJson } from "../lib/viz/display";
+import { isHeadless, inKernel, newHandle, outputPage, scriptJson } from "../lib/viz/display";
 
 const BUNDLE_MARK = "if (!window.Plotly)";
 
@@ -306,4 +306,38 @@ test("display seam: no kernel in tests; NLU_HEADLESS wins; a fake tslab gets dis
   const sent = calls.slice(2);
   assert.equal(sent.length, 3, "bundle + 2 charts");
   assert.equal(sent.filter((c) => c.includes(BUNDLE_MARK)).length, 1, "the bundle goes to the kernel once per process");
+});
+
+test("plotly bundle: once per PAGE (the kernel's client session): a reloaded tab or a second tab gets it again", () => {
+  const calls: string[] = [];
+  const fakeDisplay = { html: (s: string) => calls.push(s), text: () => undefined };
+  const g = globalThis as unknown as { __tslab__?: unknown } & Record<symbol, unknown>;
+  const PAGE = Symbol.for("nlu-course.outputPage");
+  let page: string | null = "tab-1";
+  g.__tslab__ = { require: (id: string) => (id === "tslab" ? { display: fakeDisplay, newDisplay: () => fakeDisplay } : null) };
+  g[PAGE] = () => page;
+  const bundles = () => calls.filter((c) => c.includes(BUNDLE_MARK)).length;
+  try {
+    assert.equal(outputPage(), "tab-1");
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    assert.equal(bundles(), 1, "one page: one bundle");
+    page = "tab-1-reloaded"; // the browser reloaded: new kernel connection, new client session
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    assert.equal(bundles(), 2, "the reloaded page gets the bundle");
+    assert.ok(calls[calls.length - 2].includes(BUNDLE_MARK), "before its first chart");
+    page = "tab-1";
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    assert.equal(bundles(), 2, "a page that has it does not get it twice");
+    page = null; // no request known (kernel's own code): one shared slot
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    lineChart({ series: [{ name: "a", y: [1, 2] }] });
+    assert.equal(bundles(), 3);
+    assert.equal(calls.length, 3 + 6, "3 bundles + 6 charts");
+  } finally {
+    delete g.__tslab__;
+    delete g[PAGE];
+    resetPlotlyBundle();
+  }
+  assert.equal(outputPage(), null, "outside the kernel there is no page");
 });

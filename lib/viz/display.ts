@@ -62,6 +62,18 @@ export function inKernel(): boolean {
 }
 
 /**
+ * The page that output written now goes to: the client session id of the execute_request it belongs to (the
+ * course's tslab patch publishes it; a reloaded page or a second tab has a new one), or null outside the kernel.
+ * Things a page must receive once (the Plotly bundle) are keyed by it.
+ */
+export function outputPage(): string | null {
+  const read = (globalThis as unknown as Record<symbol, unknown>)[Symbol.for("nlu-course.outputPage")];
+  if (typeof read !== "function") return null;
+  const page = (read as () => unknown)();
+  return typeof page === "string" && page !== "" ? page : null;
+}
+
+/**
  * True when nobody watches the output live: the notebook runner (which sets NLU_HEADLESS=1), CI, or a
  * console that is not a terminal. Progress displays use it to print a few plain lines instead of animating.
  */

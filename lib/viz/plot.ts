@@ -1,11 +1,11 @@
 // Offline Plotly charts for notebooks: loss curves, attention/confusion heatmaps, 2-D embeddings, bar charts.
 //
 // Executed notebooks are exported to HTML and read later without network, so nothing is loaded from a CDN:
-// the first chart of a kernel session inlines the Plotly bundle (plotly.js-cartesian-dist-min: scatter, bar,
+// the first chart a page gets inlines the Plotly bundle (plotly.js-cartesian-dist-min: scatter, bar,
 // heatmap, ... in 1.5 MB) as its own output, and every chart is then a small <div> + <script> carrying its
-// data, which waits until both Plotly and its div exist. The bundle is sent at most once per kernel session
-// (guarded by `if (!window.Plotly)` too), so re-running the cell that held it leaves the live page drawing but
-// the notebook FILE without a bundle. Files are therefore fixed where they are written: scripts/plotly_bundle.py
+// data, which waits until both Plotly and its div exist. The bundle is sent at most once per page (the kernel
+// tells pages apart by their client session, so a reloaded tab is a new page; `if (!window.Plotly)` guards it
+// too), so re-running the cell that held it leaves the live page drawing but the notebook FILE without a bundle. Files are therefore fixed where they are written: scripts/plotly_bundle.py
 // (JupyterLab's pre-save hook, set by `./course start`, and the exporter) keeps exactly one bundle, just before
 // the first chart, however cells were re-run. It finds the bundle by its data-nlu-plotly-bundle attribute and
 // rebuilds it exactly as bundleHtml() does (test/plotly-bundle.test.ts checks the two agree).
@@ -16,7 +16,7 @@
 //   heatmap({ title: "Attention, head 0", z: weights, x: tokens, y: tokens });
 
 import { readFileSync } from "fs";
-import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, markDisplayed, scriptJson, sessionState, show, summarised } from "./display";
+import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, markDisplayed, outputPage, scriptJson, sessionState, show, summarised } from "./display";
 
 /** A Plotly trace or layout: plain JSON, as Plotly.newPlot takes it. */
 export type Json = Record<string, unknown>;
@@ -51,20 +51,24 @@ export function bundleHtml(): string {
 }
 
 /**
- * Send the Plotly bundle to the page unless this session already did. Charts call it themselves; call it
- * with { force: true } if the output that held the bundle was cleared (charts then say so instead of drawing).
+ * Send the Plotly bundle to the page unless it already has it. "The page" is the front end the output goes to
+ * (outputPage(): a reloaded browser tab or a second tab is a new page with no Plotly, and gets the bundle again);
+ * without one (scripts, tests' captures) the session counts. Charts call it themselves; call it with
+ * { force: true } if the output that held the bundle was cleared (charts then say so instead of drawing).
  */
 export function loadPlotly(options: { force?: boolean } = {}): void {
-  const state = sessionState("plotly");
-  if (state.sent && !options.force) return;
+  const state = sessionState("plotly") as { sentTo?: Set<string> };
+  const pages = (state.sentTo ??= new Set<string>());
+  const page = outputPage() ?? "";
+  if (pages.has(page) && !options.force) return;
   if (!inKernel() && !isCapturing()) return; // a node script has no page to load it into
   show({ html: bundleHtml(), text: "" });
-  state.sent = true;
+  pages.add(page);
 }
 
 /** Forget that the bundle was sent: the next chart inlines it again (e.g. after "Clear all outputs"). */
 export function resetPlotlyBundle(): void {
-  sessionState("plotly").sent = false;
+  (sessionState("plotly") as { sentTo?: Set<string> }).sentTo?.clear();
 }
 
 // --- one chart = a div + a script ----------------------------------------------------------------------------

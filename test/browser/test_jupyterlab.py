@@ -72,6 +72,9 @@ class CourseJupyterLab(unittest.TestCase):
              "const history = await trainer.fit(xorData(64));", []),
             ("[trainer.history.interrupted, trainer.history.steps.length]", []),
         ])
+        notebook(cls.folder / "chart.ipynb", [
+            (f'import {{ lineChart }} from "{lib}/viz/plot";\nlineChart({{ title: "loss", series: [{{ name: "train", y: [3, 2, 1.5, 1] }}] }});', []),
+        ])
         notebook(cls.folder / "run-all.ipynb", [
             ('console.log("one");', []),
             ('throw new Error("this cell is meant to fail");', ["raises-exception"]),
@@ -241,6 +244,22 @@ class CourseJupyterLab(unittest.TestCase):
         self.assertEqual((self.output(1), self.output(2)), before, "late output appeared after the stop")
         self.assertEqual(self.kernel_status(), "Idle")
         self.shot("stop-3-next-cell")
+
+    def test_a_reloaded_page_draws_charts_from_the_running_kernel(self) -> None:
+        drawn = ".jp-NotebookPanel:not(.lm-mod-hidden) .nlu-plot .main-svg"
+        self.open("chart.ipynb")
+        self.run_cell(0)
+        self.wait_done(0)
+        self.page.wait_for_selector(drawn, timeout=SLOW)
+        self.shot("reload-1-drawn")
+        # The browser reloads (F5) while the kernel keeps running: the new page has no Plotly yet.
+        self.page.reload()
+        self.page.wait_for_selector(f"text={KERNEL} | Idle", timeout=SLOW)
+        self.run_cell(0)
+        self.wait_done(0)
+        self.page.wait_for_selector(drawn, timeout=30_000)
+        self.assertNotIn("Plot not drawn", self.output(0))
+        self.shot("reload-2-drawn-again")
 
     def test_run_all_keeps_queued_cells_busy_after_an_expected_error(self) -> None:
         self.open("run-all.ipynb")

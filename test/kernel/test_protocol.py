@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import unittest
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -420,6 +421,34 @@ class Item9NoOutputIsDropped(KernelTestCase):
             elif msg["msg_type"] == "display_data":
                 displays += 1
         self.assertEqual((lines, displays), (3000, 2500))
+
+
+
+class Item10EveryPageGetsThePlotlyBundle(KernelTestCase):
+    """A reloaded browser tab (or a second tab) is a new page without Plotly: its kernel connection has a new client
+    session id, and the first chart it asks for must carry the bundle again (it was sent once per kernel before)."""
+
+    CHART = 'import { lineChart } from "../../lib/viz/plot";\nlineChart({ series: [{ name: "loss", y: [3, 2, 1] }] });'
+
+    def bundles(self) -> int:
+        r = self.k.execute(self.CHART, timeout=120)
+        self.assertOk(r)
+        htmls = [d["data"].get("text/html", "") for d in r.of_type("display_data")]
+        self.assertTrue(any("nlu-plot" in h for h in htmls), f"no chart in {len(htmls)} outputs")
+        return sum("data-nlu-plotly-bundle" in h for h in htmls)
+
+    def test_a_new_client_session_gets_the_bundle_once_and_the_old_one_keeps_it(self) -> None:
+        client = self.k.kc.session
+        first_page = client.session
+        self.bundles()  # whatever earlier tests sent to this page
+        self.assertEqual(self.bundles(), 0, "the same page is not sent the bundle twice")
+        client.session = str(uuid.uuid4())  # the page reloads: JupyterLab opens a new kernel connection
+        try:
+            self.assertEqual(self.bundles(), 1, "the reloaded page gets the bundle with its first chart")
+            self.assertEqual(self.bundles(), 0)
+        finally:
+            client.session = first_page
+        self.assertEqual(self.bundles(), 0, "the first page still has it")
 
 
 if __name__ == "__main__":
