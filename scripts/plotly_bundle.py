@@ -1,9 +1,9 @@
 """Exactly one Plotly bundle in every saved or exported notebook, however its cells were run.
 
-lib/viz/plot.ts sends the 1.5 MB Plotly bundle once per kernel session, as an output of the first cell that draws
-a chart; every chart after it is a small script that waits for `window.Plotly`. In a live page that is enough, but
-the notebook FILE loses the bundle when the cell that held it is re-run (its outputs are replaced, the kernel does
-not send the bundle twice), and a bundle can sit after charts that were run later but stand earlier. Reopened or
+lib/viz/plotly_bundle.ts sends the 1.5 MB Plotly bundle once per page, as an output of the first cell that draws
+a chart there; every chart after it is a small script that waits for `window.Plotly`. In a live page that is enough,
+but the notebook FILE loses the bundle when the cell that held it is re-run (its outputs are replaced, the kernel
+does not send the bundle to that page twice), and a bundle can sit after charts that were run later but stand earlier. Reopened or
 exported, such a notebook shows blank charts.
 
 So the file is fixed where it is written: `ensure_plotly_bundle` removes every bundle output and puts one back
@@ -11,7 +11,7 @@ just before the first chart output (charts are `class="nlu-plot"` divs; the bund
 `data-nlu-plotly-bundle` script). Used by
   - JupyterLab: `pre_save_hook` (./course start sets ContentsManager.pre_save_hook to it), on every save;
   - the exporter: scripts/run_notebooks.py, before writing the executed copy and the HTML.
-The bundle is rebuilt exactly as lib/viz/plot.ts's bundleHtml() builds it (test/plotly-bundle.test.ts compares).
+The bundle is rebuilt exactly as lib/viz/plotly_bundle.ts's bundleHtml() builds it (test/plotly-bundle.test.ts compares).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CHART_MARK = 'class="nlu-plot"'
 
 @functools.lru_cache(maxsize=2)
 def bundle_html(root: Path = ROOT) -> str:
-    """The bundle's HTML, byte for byte as lib/viz/plot.ts's bundleHtml() makes it."""
+    """The bundle's HTML, byte for byte as lib/viz/plotly_bundle.ts's bundleHtml() makes it."""
     pkg = root / "node_modules" / PACKAGE
     version = json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
     source = re.sub(r"</script", r"<\\/script", (pkg / "plotly-cartesian.min.js").read_text(encoding="utf-8"), flags=re.I)

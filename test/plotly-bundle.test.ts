@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { bundleHtml } from "../lib/viz/plot";
+import { bundleHtml } from "../lib/viz/plotly_bundle";
 
 const root = resolve(__dirname, "..");
 const python = join(root, ".venv", "bin", "python");

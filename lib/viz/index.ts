@@ -6,7 +6,8 @@
 
 export { captureDisplays, inKernel, isHeadless, escapeHtml, formatNumber, show } from "./display";
 export type { DisplayOutput, Showable } from "./display";
-export { lineChart, heatmap, scatter, barChart, loadPlotly, resetPlotlyBundle } from "./plot";
+export { lineChart, heatmap, scatter, barChart } from "./plot";
+export { loadPlotly, resetPlotlyBundle } from "./plotly_bundle";
 export { livePlot } from "./live";
 export type { Figure, Series, LineChartOptions, HeatmapOptions, ScatterPoint, ScatterOptions, Bar, BarGroup, BarChartOptions } from "./plot";
 export type { LivePlot, LivePlotOptions } from "./live";

@@ -1,5 +1,6 @@
 // A live training plot: one line chart that grows while a model trains (the Trainer drives it).
-import { lineChart, loadPlotly, Figure } from "./plot";
+import { lineChart, Figure } from "./plot";
+import { loadPlotly } from "./plotly_bundle";
 import { markDisplayed, newHandle } from "./display";
 
 export interface LivePlotOptions {

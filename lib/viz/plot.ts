@@ -1,22 +1,16 @@
 // Offline Plotly charts for notebooks: loss curves, attention/confusion heatmaps, 2-D embeddings, bar charts.
 //
-// Executed notebooks are exported to HTML and read later without network, so nothing is loaded from a CDN:
-// the first chart a page gets inlines the Plotly bundle (plotly.js-cartesian-dist-min: scatter, bar,
-// heatmap, ... in 1.5 MB) as its own output, and every chart is then a small <div> + <script> carrying its
-// data, which waits until both Plotly and its div exist. The bundle is sent at most once per page (the kernel
-// tells pages apart by their client session, so a reloaded tab is a new page; `if (!window.Plotly)` guards it
-// too), so re-running the cell that held it leaves the live page drawing but the notebook FILE without a bundle. Files are therefore fixed where they are written: scripts/plotly_bundle.py
-// (JupyterLab's pre-save hook, set by `./course start`, and the exporter) keeps exactly one bundle, just before
-// the first chart, however cells were re-run. It finds the bundle by its data-nlu-plotly-bundle attribute and
-// rebuilds it exactly as bundleHtml() does (test/plotly-bundle.test.ts checks the two agree).
+// Executed notebooks are exported to HTML and read later without network, so nothing is loaded from a CDN: a
+// chart is a small <div> + <script> carrying its data, which waits until both Plotly and its div exist. The
+// Plotly library itself reaches each page once, with the first chart it gets (lib/viz/plotly_bundle.ts).
 //
 // Every helper also returns its figure (Plotly data + layout) so tests and notebooks can inspect it.
 //
 //   lineChart({ title: "Loss", series: [{ name: "train", y: losses }], xLabel: "step", logY: true });
 //   heatmap({ title: "Attention, head 0", z: weights, x: tokens, y: tokens });
 
-import { readFileSync } from "fs";
-import { escapeHtml, formatNumber, freshId, inKernel, isCapturing, markDisplayed, outputPage, scriptJson, sessionState, show, summarised } from "./display";
+import { escapeHtml, formatNumber, freshId, markDisplayed, scriptJson, show, summarised } from "./display";
+import { loadPlotly } from "./plotly_bundle";
 
 /** A Plotly trace or layout: plain JSON, as Plotly.newPlot takes it. */
 export type Json = Record<string, unknown>;
@@ -31,45 +25,6 @@ export interface Figure {
 }
 
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"] };
-
-// --- the bundle, once per session --------------------------------------------------------------------------
-
-const BUNDLE_PACKAGE = "plotly.js-cartesian-dist-min";
-
-export function bundleHtml(): string {
-  const path = require.resolve(`${BUNDLE_PACKAGE}/plotly-cartesian.min.js`);
-  const version = (require(`${BUNDLE_PACKAGE}/package.json`) as { version: string }).version;
-  // "</script" cannot occur in JS except inside strings, regexes and comments, where "<\/" means the same.
-  const source = readFileSync(path, "utf8").replace(/<\/script/gi, "<\\/script");
-  // The classic notebook (and nbconvert's HTML) may load RequireJS; a UMD bundle that sees `define.amd` or a
-  // CommonJS `module` registers itself there instead of setting window.Plotly. Parameters named define,
-  // module and exports shadow those globals for the bundle, so it always takes the browser-global path.
-  return (
-    `<script data-nlu-plotly-bundle="${version}">/* ${BUNDLE_PACKAGE} ${version}, inlined once per notebook by lib/viz/plot.ts */\n` +
-    `if (!window.Plotly) { (function (define, module, exports) {\n${source}\n}).call(window); }\n</script>`
-  );
-}
-
-/**
- * Send the Plotly bundle to the page unless it already has it. "The page" is the front end the output goes to
- * (outputPage(): a reloaded browser tab or a second tab is a new page with no Plotly, and gets the bundle again);
- * without one (scripts, tests' captures) the session counts. Charts call it themselves; call it with
- * { force: true } if the output that held the bundle was cleared (charts then say so instead of drawing).
- */
-export function loadPlotly(options: { force?: boolean } = {}): void {
-  const state = sessionState("plotly") as { sentTo?: Set<string> };
-  const pages = (state.sentTo ??= new Set<string>());
-  const page = outputPage() ?? "";
-  if (pages.has(page) && !options.force) return;
-  if (!inKernel() && !isCapturing()) return; // a node script has no page to load it into
-  show({ html: bundleHtml(), text: "" });
-  pages.add(page);
-}
-
-/** Forget that the bundle was sent: the next chart inlines it again (e.g. after "Clear all outputs"). */
-export function resetPlotlyBundle(): void {
-  (sessionState("plotly") as { sentTo?: Set<string> }).sentTo?.clear();
-}
 
 // --- one chart = a div + a script ----------------------------------------------------------------------------
 
