@@ -268,9 +268,7 @@ fi
 # scripts/jupyter/ holds the course's Jupyter configuration; copied into .venv/ so that every `jupyter` from
 # .venv/ (./course start, the tests) uses it:
 #   jupyter_server_config.json  TypeScript is the default kernel and the only one listed (File > New > Notebook
-#                               must not preselect the Python kernel that comes with JupyterLab); the
-#                               websocket ping timeout equal to its 30 s interval (jupyter_server's default, 90 s,
-#                               is more than tornado >= 6.5 allows: it warned at every start)
+#                               must not preselect the Python kernel that comes with JupyterLab)
 #   nbgrader_config.py          empty: nbgrader's server extension warns at every start when it finds no config
 #                               (the homework's settings are homework/nbgrader_config.py)
 #   labextensions/nlu-course-run-all + page_config.json  the notebook cell executor that keeps [*] on cells
