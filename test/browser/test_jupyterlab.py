@@ -75,6 +75,9 @@ class CourseJupyterLab(unittest.TestCase):
         notebook(cls.folder / "chart.ipynb", [
             (f'import {{ lineChart }} from "{lib}/viz/plot";\nlineChart({{ title: "loss", series: [{{ name: "train", y: [3, 2, 1.5, 1] }}] }});', []),
         ])
+        notebook(cls.folder / "long.ipynb", [
+            ('for (let i = 1; i <= 9; i++) { await new Promise((r) => setTimeout(r, 5000)); console.log(`${5 * i} s`); }', []),
+        ])
         notebook(cls.folder / "run-all.ipynb", [
             ('console.log("one");', []),
             ('throw new Error("this cell is meant to fail");', ["raises-exception"]),
@@ -260,6 +263,25 @@ class CourseJupyterLab(unittest.TestCase):
         self.page.wait_for_selector(drawn, timeout=30_000)
         self.assertNotIn("Plot not drawn", self.output(0))
         self.shot("reload-2-drawn-again")
+
+    def test_the_kernel_connection_stays_up_through_a_cell_longer_than_the_websocket_ping(self) -> None:
+        # The server pings every 30 s; a misconfigured pong timeout closed every connection at its first ping and
+        # the status bar said "Unknown" for the rest of any long cell (found by a student trial).
+        self.open("long.ipynb")
+        self.run_cell(0)
+        self.page.wait_for_function("() => document.querySelector('#jp-main-statusbar').innerText.includes('| Busy')", timeout=SLOW)
+        statuses = set()
+        deadline = time.monotonic() + 120
+        while "40 s" not in self.output(0):
+            self.assertLess(time.monotonic(), deadline, f"the cell did not finish: {self.output(0)!r}")
+            statuses.add(self.kernel_status())
+            time.sleep(1)
+        self.wait_done(0)
+        self.assertEqual(statuses, {"Busy"}, "the kernel's status while the 45 s cell ran")
+        self.assertEqual(self.output(0).split(), [f"{5 * i}" if j == 0 else "s" for i in range(1, 10) for j in range(2)])
+        log = (SHOTS / "server.log").read_text()
+        self.assertNotIn("WebSocket ping timeout", log)
+        self.assertNotIn("Connection lost", log)
 
     def test_run_all_keeps_queued_cells_busy_after_an_expected_error(self) -> None:
         self.open("run-all.ipynb")
