@@ -176,6 +176,14 @@ class CourseJupyterLab(unittest.TestCase):
         if news.count():
             news.first.click()
 
+    def close_session(self, name: str) -> None:
+        """Shut down the kernel of notebook `name`, so later tests see only their own (e.g. in the kernel picker)."""
+        with urllib.request.urlopen(self.url("api/sessions"), timeout=10) as r:
+            sessions = json.load(r)
+        for s in sessions:
+            if s.get("path", "").endswith(name):
+                urllib.request.urlopen(urllib.request.Request(self.url(f"api/sessions/{s['id']}"), method="DELETE"), timeout=30).close()
+
     def panel(self):
         """The notebook on screen."""
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
@@ -251,6 +259,7 @@ class CourseJupyterLab(unittest.TestCase):
     def test_a_reloaded_page_draws_charts_from_the_running_kernel(self) -> None:
         drawn = ".jp-NotebookPanel:not(.lm-mod-hidden) .nlu-plot .main-svg"
         self.open("chart.ipynb")
+        self.addCleanup(self.close_session, "chart.ipynb")
         self.run_cell(0)
         self.wait_done(0)
         self.page.wait_for_selector(drawn, timeout=SLOW)
@@ -268,6 +277,7 @@ class CourseJupyterLab(unittest.TestCase):
         # The server pings every 30 s; a misconfigured pong timeout closed every connection at its first ping and
         # the status bar said "Unknown" for the rest of any long cell (found by a student trial).
         self.open("long.ipynb")
+        self.addCleanup(self.close_session, "long.ipynb")
         self.run_cell(0)
         self.page.wait_for_function("() => document.querySelector('#jp-main-statusbar').innerText.includes('| Busy')", timeout=SLOW)
         statuses = set()
