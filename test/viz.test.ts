@@ -305,7 +305,7 @@ test("display seam: no kernel in tests; NLU_HEADLESS wins; a fake tslab gets dis
   assert.deepEqual(calls.slice(0, 2), ["handle:<i>1</i>", "handle:<i>2</i>"]);
   const sent = calls.slice(2);
   assert.equal(sent.length, 3, "bundle + 2 charts");
-  assert.equal(sent.filter((c) => c.includes(BUNDLE_MARK)).length, 1, "the bundle goes to the kernel once per process");
+  assert.equal(sent.filter((c) => c.includes(BUNDLE_MARK)).length, 1, "no page known (this fake kernel has none): the bundle goes once, to the one shared slot");
 });
 
 test("plotly bundle: once per PAGE (the kernel's client session): a reloaded tab or a second tab gets it again", () => {

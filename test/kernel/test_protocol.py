@@ -423,7 +423,6 @@ class Item9NoOutputIsDropped(KernelTestCase):
         self.assertEqual((lines, displays), (3000, 2500))
 
 
-
 class Item10EveryPageGetsThePlotlyBundle(KernelTestCase):
     """A reloaded browser tab (or a second tab) is a new page without Plotly: its kernel connection has a new client
     session id, and the first chart it asks for must carry the bundle again (it was sent once per kernel before)."""
