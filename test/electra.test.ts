@@ -201,6 +201,22 @@ test("shared embeddings are ONE variable, counted once; sharing none/all; size c
   [model, separate, all, bert].forEach((m) => m.dispose());
 });
 
+test("ALiBi's slope scale reaches the discriminator, the generator and the fine-tuned copy; refused without ALiBi", () => {
+  const model = new ElectraModel({ vocabSize: 40, width: 32, heads: 4, layers: 1, positions: "alibi", alibiSlopeScale: 4 });
+  const slopes = (s: { relativeBias?: unknown }) => (s.relativeBias as { slopes: number[] }).slopes;
+  assert.deepEqual(slopes(model.main), [1, 1 / 4, 1 / 16, 1 / 64]);
+  assert.deepEqual(slopes(model.generator!), [4 / 256], "the ¼ generator's one head, scaled the same way");
+  const clf = model.toClassifier({ numClasses: 2 });
+  assert.deepEqual(slopes(clf.encoder), [1, 1 / 4, 1 / 16, 1 / 64], "fine-tuning reads the words as pre-training did");
+  // Scale 1 leaves the config as it was before the option existed, so checkpoints cached then still fit.
+  assert.ok(!("alibiSlopeScale" in resolveElectraConfig({ vocabSize: 40, positions: "alibi", alibiSlopeScale: 1 })), "no key at scale 1");
+  assert.equal(resolveElectraConfig({ vocabSize: 40, positions: "alibi", alibiSlopeScale: 4 }).alibiSlopeScale, 4);
+  assert.throws(() => resolveElectraConfig({ vocabSize: 40, positions: "learned", alibiSlopeScale: 4 }), /alibiSlopeScale \(4\) applies to positions "alibi" only/);
+  assert.throws(() => resolveElectraConfig({ vocabSize: 40, positions: "alibi", alibiSlopeScale: -1 }), /alibiSlopeScale \(-1\) must be a positive number/);
+  clf.dispose();
+  model.dispose();
+});
+
 test("two-stage: initMainFrom starts ELECTRA from a BERT model's encoder (values copied, not shared); size mismatch is a clear error", async () => {
   const bert = new ElectraModel({ ...tiny, objective: "bert", seed: 1 });
   // A few BERT steps, so the copied weights are trained ones, not a second random init.

@@ -26,7 +26,7 @@ test("electraSettings: the notebook's sizes per mode, the cache-key order, chang
   assert.deepEqual([f.steps, f.batch, f.width, f.window, f.reviews, f.ftSeeds, f.fractions, f.snapshots], [1200, 32, 128, 63, 20000, [0, 1, 2], [0.125, 0.25, 0.5, 1], [300, 600]]);
   assert.deepEqual([q.vocab, q.heads, q.layers, q.labelled, q.ftEpochs, q.lr], [2000, 2, 2, 300, 2, 2e-3]);
   assert.deepEqual([f.vocab, f.heads, f.layers, f.labelled, f.ftEpochs, f.lr, f.maskRate, f.positions], [8000, 4, 2, 1000, 5, 2e-3, 0.25, "alibi"]);
-  assert.deepEqual(q.arch, { width: 64, heads: 2, layers: 2, norm: "pre", dropout: 0.1, maskRate: 0.25, positions: "alibi" });
+  assert.deepEqual(q.arch, { width: 64, heads: 2, layers: 2, norm: "pre", dropout: 0.1, maskRate: 0.25, positions: "alibi" }, "the arch (a cache key) as before alibiSlopeScale existed");
   // runPretraining's cache key spreads these settings: the order must stay, or every cached checkpoint retrains.
   assert.deepEqual(Object.keys(q.pretrain), ["steps", "batchSize", "learningRate", "snapshots", "seed"]);
   assert.deepEqual(q.pretrain, { steps: 120, batchSize: 16, learningRate: 2e-3, snapshots: [], seed: 0 });
@@ -34,6 +34,9 @@ test("electraSettings: the notebook's sizes per mode, the cache-key order, chang
   assert.equal(f.runPrefix, "e04-full");
   const t = electraSettings({ mode: "quick", changes: { steps: 600, positions: "t5", maskRate: 0.15 } });
   assert.deepEqual([t.pretrain.steps, t.arch.positions, t.arch.maskRate, t.width], [600, "t5", 0.15, 64]);
+  assert.equal(t.arch.alibiSlopeScale, undefined, "no ALiBi option without ALiBi");
+  assert.equal(electraSettings({ mode: "quick", changes: { alibiSlopeScale: 4 } }).arch.alibiSlopeScale, 4);
+  assert.throws(() => electraSettings({ changes: { positions: "t5", alibiSlopeScale: 4 } }), /alibiSlopeScale \(4\) applies to positions "alibi" only/);
   assert.throws(() => electraSettings({ changes: { stepz: 3 } as never }), /changes.stepz is not a size/);
   assert.throws(() => electraSettings({ changes: { steps: 0 } }), /changes.steps \(0\) must be a positive number/);
   assert.throws(() => electraSettings({ changes: { ftSeeds: [] } }), /changes.ftSeeds \(\[\]\) must be a non-empty list/);

@@ -22,6 +22,30 @@ test("ALiBi slopes: the paper's geometric sequence, and its rule for head counts
   assert.throws(() => alibiSlopes(0), /alibiSlopes heads \(0\) must be a positive integer/);
 });
 
+test("ALiBi slope scale: every slope times the scale, refused where it cannot apply, kept by weight copies", () => {
+  close(alibiSlopes(4, 4), [1, 1 / 4, 1 / 16, 1 / 64]);
+  close(alibiSlopes(1, 4), [4 / 256]);
+  assert.throws(() => alibiSlopes(4, 0), /slope scale \(0\) must be a positive number/);
+  const b = new AlibiBias({ heads: 2, slopeScale: 4 });
+  const t = b.apply(2);
+  close(Array.from(t.dataSync()), [0, -1 / 4, -1 / 4, 0, 0, -1 / 64, -1 / 64, 0]);
+  t.dispose();
+  b.dispose();
+  const o = { vocabSize: 10, width: 16, heads: 4, layers: 1, positions: "alibi" as const, dropout: 0, seed: 1 };
+  const steep = new TransformerEncoder({ ...o, alibiSlopeScale: 4 });
+  assert.deepEqual((steep.relativeBias as AlibiBias).slopes, [1, 1 / 4, 1 / 16, 1 / 64]);
+  assert.throws(() => new TransformerEncoder({ ...o, positions: "learned", alibiSlopeScale: 4 }), /alibiSlopeScale \(4\) applies to positions "alibi" only \(positions are "learned"\)/);
+  // The slopes are not parameters: a copy into a stack with other slopes would silently be another model.
+  const plain = new TransformerEncoder(o);
+  assert.throws(() => plain.copyWeightsFrom(steep), /ALiBi slopes \(1, 0.25, 0.0625, 0.015625\) differ from this stack's \(0.25, 0.0625, 0.015625, 0.00390625\)/);
+  const copy = new TransformerEncoder({ ...o, alibiSlopeScale: 4, seed: 2 }).copyWeightsFrom(steep);
+  const x = ids([[1, 2, 3, 4]]);
+  const [a, c] = [steep.apply(x).hidden, copy.apply(x).hidden];
+  close(Array.from(a.dataSync()), Array.from(c.dataSync()), 1e-6);
+  tf.dispose([x, a, c]);
+  for (const m of [steep, plain, copy]) m.dispose();
+});
+
 test("ALiBi bias: -slope · |i - j| per head and distance, [1, heads, tq, tk]", () => {
   const b = new AlibiBias({ heads: 2 });
   const t = b.apply(3);

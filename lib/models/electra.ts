@@ -62,7 +62,9 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     const c = (this.cfg = resolveElectraConfig(opts));
     this.trackMetrics = opts.trackMetrics ?? true;
     const rng = new Rng(c.seed);
-    const shared = { mlpRatio: c.mlpRatio, dropout: c.dropout, norm: c.norm };
+    // ALiBi's slope scale reaches every stack (and only as an ALiBi option: the stacks refuse it otherwise).
+    const slopeScale = c.positions === "alibi" ? c.alibiSlopeScale : undefined;
+    const shared = { mlpRatio: c.mlpRatio, dropout: c.dropout, norm: c.norm, alibiSlopeScale: slopeScale };
     // Registered first, so shared variables are named (and checkpointed) under "main".
     this.main = this.addChild("main", new TransformerEncoder({
       ...shared, vocabSize: c.vocabSize, width: c.width, heads: c.heads, layers: c.layers, maxLen: c.maxLen,
@@ -301,7 +303,7 @@ export class ElectraModel extends Module implements Trainable<TokenIds, ElectraB
     const c = this.cfg;
     return new TransformerEncoder({
       vocabSize: c.vocabSize, width: c.width, heads: c.heads, layers: c.layers, mlpRatio: c.mlpRatio, maxLen: c.maxLen,
-      positions: c.positions, dropout: c.dropout, norm: c.norm,
+      positions: c.positions, alibiSlopeScale: c.positions === "alibi" ? c.alibiSlopeScale : undefined, dropout: c.dropout, norm: c.norm,
     }).copyWeightsFrom(this.main);
   }
 

@@ -29,6 +29,8 @@ export interface ElectraOptions {
   maxLen?: number;
   /** How word order enters (default "learned"); "alibi" or "t5" put a relative bias on the attention scores. */
   positions?: PositionScheme;
+  /** With positions "alibi": multiplies every head's slope, the generator's too (default 1, the paper's; see alibiSlopes). */
+  alibiSlopeScale?: number;
   dropout?: number;
   norm?: NormPlacement;
   /** Which pre-training objective (default "electra"). */
@@ -58,7 +60,9 @@ export interface ElectraOptions {
   seed?: number;
 }
 
-export type ElectraConfig = Required<Omit<ElectraOptions, "generatorFraction" | "trackMetrics">>;
+// alibiSlopeScale stays optional: present only when it is not 1, so the configs (and the checkpoint caches keyed
+// on them) of every model built before the option existed are unchanged.
+export type ElectraConfig = Required<Omit<ElectraOptions, "generatorFraction" | "trackMetrics" | "alibiSlopeScale">> & { alibiSlopeScale?: number };
 
 function positiveInt(what: string, v: number): void {
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`${what} (${v}) must be a positive integer.`);
@@ -112,8 +116,13 @@ export function resolveElectraConfig(o: ElectraOptions): ElectraConfig {
   if (!(temperature > 0)) throw new Error(`temperature (${temperature}) must be > 0, e.g. 1.`);
   const maxLen = o.maxLen ?? 64;
   positiveInt("maxLen", maxLen);
+  const positions = o.positions ?? "learned";
+  const alibiSlopeScale = o.alibiSlopeScale ?? 1;
+  if (!(alibiSlopeScale > 0 && Number.isFinite(alibiSlopeScale))) throw new Error(`alibiSlopeScale (${alibiSlopeScale}) must be a positive number, e.g. 1 or 4.`);
+  if (alibiSlopeScale !== 1 && positions !== "alibi") throw new Error(`alibiSlopeScale (${alibiSlopeScale}) applies to positions "alibi" only (positions are "${positions}"): leave it out.`);
   return {
-    vocabSize: o.vocabSize, width, heads, layers, mlpRatio: o.mlpRatio ?? 4, maxLen, positions: o.positions ?? "learned",
+    vocabSize: o.vocabSize, width, heads, layers, mlpRatio: o.mlpRatio ?? 4, maxLen, positions,
+    ...(alibiSlopeScale !== 1 ? { alibiSlopeScale } : {}),
     dropout: o.dropout ?? 0.1, norm: o.norm ?? "post", objective, generatorWidth, generatorHeads, generatorLayers, sharing,
     maskRate, discWeight, temperature, copyMechanism: o.copyMechanism ?? true, addCls: o.addCls ?? true, seed: o.seed ?? 0,
   };

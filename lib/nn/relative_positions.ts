@@ -42,13 +42,22 @@ function positiveInt(what: string, v: number): void {
  * ALiBi's head slopes (Press et al. 2022, §3 and their code): for n a power of two, the geometric sequence
  * 2^(-8/n), 2^(-16/n), ..., 2^(-8) (8 heads: 1/2, 1/4, ..., 1/256). Otherwise the slopes of the largest power of
  * two below n, then every other slope of twice that many, until there are n.
+ * `scale` multiplies every slope (default 1, the paper's). The paper's sequence was chosen for 8+ heads, whose
+ * steepest head (slope 1/2) looks mostly at the immediate neighbours; with 4 heads the steepest is 1/4, a blur over
+ * about ±8 tokens. Scale 4 gives 4 heads slopes 1, 1/4, 1/16, 1/64: one head that reads the neighbours, which is
+ * what spotting an implausible word needs (notebook 04, section 4, measures it).
  */
-export function alibiSlopes(heads: number): number[] {
+export function alibiSlopes(heads: number, scale = 1): number[] {
   positiveInt("alibiSlopes heads", heads);
-  const pow2 = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.pow(2, (-8 * (i + 1)) / n));
+  checkSlopeScale("alibiSlopes", scale);
+  const pow2 = (n: number): number[] => Array.from({ length: n }, (_, i) => scale * Math.pow(2, (-8 * (i + 1)) / n));
   if (Number.isInteger(Math.log2(heads))) return pow2(heads);
   const p = Math.pow(2, Math.floor(Math.log2(heads)));
   return [...pow2(p), ...pow2(2 * p).filter((_, i) => i % 2 === 0).slice(0, heads - p)];
+}
+
+function checkSlopeScale(what: string, scale: number): void {
+  if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`${what} slope scale (${scale}) must be a positive number, e.g. 1 (the paper's slopes) or 4.`);
 }
 
 /**
@@ -81,11 +90,12 @@ export class AlibiBias extends Module implements RelativeBias {
   readonly heads: number;
   readonly slopes: number[];
   private readonly cache = new Map<string, tf.Tensor4D>();
-  constructor(opts: { heads: number }) {
+  /** slopeScale: multiplies every head's slope (default 1; see alibiSlopes). */
+  constructor(opts: { heads: number; slopeScale?: number }) {
     super();
     positiveInt("AlibiBias heads", opts.heads);
     this.heads = opts.heads;
-    this.slopes = alibiSlopes(opts.heads);
+    this.slopes = alibiSlopes(opts.heads, opts.slopeScale ?? 1);
   }
   /** [1, heads, tq, tk]: -slope_h · |i - j| (symmetric: an encoder sees both sides; a causal mask hides j > i). */
   apply(tq: number, tk = tq, queryOffset = 0): tf.Tensor4D {
@@ -121,6 +131,8 @@ export interface T5BiasOptions {
   maxDistance?: number;
   /** Std of the normal initialiser (default 0.1). */
   initStd?: number;
+  /** ALiBi only: multiplies every head's slope (default 1; see alibiSlopes). */
+  alibiSlopeScale?: number;
   seed?: number;
 }
 
@@ -180,7 +192,7 @@ export class T5RelativeBias extends Module implements RelativeBias {
 export function makeRelativeBias(kind: RelativeBiasKind, opts: T5BiasOptions): RelativeBias {
   switch (kind) {
     case "alibi":
-      return new AlibiBias({ heads: opts.heads });
+      return new AlibiBias({ heads: opts.heads, slopeScale: opts.alibiSlopeScale });
     case "t5":
       return new T5RelativeBias(opts);
     default:

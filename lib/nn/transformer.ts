@@ -7,7 +7,7 @@ import { Module } from "./module";
 import { Activation, Embedding, LayerNorm, Linear, dropout } from "./layers";
 import { KeyValues, causalMask, combineMasks, paddingMask, prefixLmMask } from "./attention";
 import { PositionKind, Positions, makePositions } from "./positions";
-import { RELATIVE_BIAS_KINDS, RelativeBias, RelativeBiasKind, makeRelativeBias } from "./relative_positions";
+import { AlibiBias, RELATIVE_BIAS_KINDS, RelativeBias, RelativeBiasKind, makeRelativeBias } from "./relative_positions";
 import { NORM_PLACEMENTS, NormPlacement, TransformerBlock, checkChoice, checkRate } from "./transformer_block";
 import { Rng } from "../random";
 import { checkShapes } from "./check";
@@ -38,6 +38,8 @@ export interface TransformerStackOptions {
    * combined with the padding / causal / prefix masks. T5's is causal (past-only buckets) in a decoder.
    */
   positions?: PositionScheme;
+  /** With positions "alibi": multiplies every head's slope (default 1, the paper's; see alibiSlopes). */
+  alibiSlopeScale?: number;
   /** Dropout on embeddings and sub-layer outputs (default 0.1). */
   dropout?: number;
   attentionDropout?: number;
@@ -145,8 +147,9 @@ abstract class TransformerStack extends Module {
     this.vocabSize = this.embedding.vocabSize;
     const embDim = this.embedding.dim;
     const scheme = (this.positionScheme = opts.positionEmbedding?.kind ?? opts.positions ?? "learned");
+    if (opts.alibiSlopeScale !== undefined && scheme !== "alibi") throw new Error(`${name} alibiSlopeScale (${opts.alibiSlopeScale}) applies to positions "alibi" only (positions are "${scheme}"): leave it out.`);
     if (isRelativeScheme(scheme)) {
-      this.relativeBias = this.addChild("relativeBias", makeRelativeBias(scheme, { heads: opts.heads, bidirectional: !causal, seed: rng.seed() }));
+      this.relativeBias = this.addChild("relativeBias", makeRelativeBias(scheme, { heads: opts.heads, bidirectional: !causal, alibiSlopeScale: opts.alibiSlopeScale, seed: rng.seed() }));
     } else if (opts.positionEmbedding) {
       if (opts.positionEmbedding.width !== embDim) {
         throw new Error(`${name} positionEmbedding width (${opts.positionEmbedding.width}) must equal the embedding dim (${embDim}).`);
@@ -171,6 +174,15 @@ abstract class TransformerStack extends Module {
     }
     if (this.norm === "pre") this.finalNorm = this.addChild("finalNorm", new LayerNorm(width));
     this.rng = rng.fork();
+  }
+
+  /** Also refuses a source whose fixed position bias differs (ALiBi's slopes are not parameters, so not copied). */
+  override copyWeightsFrom(source: Module): this {
+    const slopes = (m: Module) => (m instanceof TransformerStack && m.relativeBias instanceof AlibiBias ? m.relativeBias.slopes.join(", ") : null);
+    if (source instanceof TransformerStack && slopes(source) !== slopes(this)) {
+      throw new Error(`copyWeightsFrom: the source's ALiBi slopes (${slopes(source) ?? "none"}) differ from this stack's (${slopes(this) ?? "none"}): build both with the same positions and alibiSlopeScale.`);
+    }
+    return super.copyWeightsFrom(source);
   }
 
   /**

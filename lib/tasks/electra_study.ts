@@ -33,6 +33,8 @@ export interface ElectraSizes {
   maskRate: number;
   /** How word order enters (notebook section 3 says why ALiBi). */
   positions: PositionScheme;
+  /** With ALiBi: every head's slope times this (1 = the paper's; notebook section 4 measures 4). */
+  alibiSlopeScale: number;
   /** SST-2 training sentences for fine-tuning, fine-tuning epochs, and fine-tuning seeds per pre-trained model. */
   labelled: number;
   ftEpochs: number;
@@ -49,7 +51,7 @@ export type ElectraSettings = ElectraSizes & {
   /** Checkpoint names start with it: "e04-<mode>" (the notebook's cache names). */
   runPrefix: string;
   /** The encoder of sections 4-8: pre-LN, dropout 0.1, the sizes' positions and masking rate. */
-  arch: { width: number; heads: number; layers: number; norm: "pre"; dropout: number; maskRate: number; positions: PositionScheme };
+  arch: { width: number; heads: number; layers: number; norm: "pre"; dropout: number; maskRate: number; positions: PositionScheme; alibiSlopeScale?: number };
   /** runPretraining's settings; every run copies them (snapshots only where a curve needs them). */
   pretrain: PretrainSettings & { snapshots: number[]; seed: number };
 };
@@ -76,6 +78,7 @@ export function electraSettings(o: { mode?: Mode; changes?: Partial<ElectraSizes
     lr: 2e-3,
     maskRate: 0.25,
     positions: "alibi",
+    alibiSlopeScale: 1,
     labelled: full ? 1000 : 300,
     ftEpochs: full ? 5 : 2,
     ftSeeds: full ? [0, 1, 2] : [0],
@@ -90,11 +93,15 @@ export function electraSettings(o: { mode?: Mode; changes?: Partial<ElectraSizes
   const runPrefix = o.runPrefix ?? `e04-${m}`;
   if (!/^[A-Za-z0-9._-]+$/.test(runPrefix)) throw new Error(`electraSettings runPrefix "${runPrefix}" must use letters, digits, ".", "_" or "-" (it names checkpoints).`);
   const S: ElectraSizes = { ...sizes, ...o.changes };
+  if (S.positions !== "alibi" && S.alibiSlopeScale !== 1) throw new Error(`electraSettings changes.alibiSlopeScale (${S.alibiSlopeScale}) applies to positions "alibi" only (positions are "${S.positions}"): leave it out.`);
   return {
     ...S,
     mode: m,
     runPrefix,
-    arch: { width: S.width, heads: S.heads, layers: S.layers, norm: "pre", dropout: 0.1, maskRate: S.maskRate, positions: S.positions },
+    arch: {
+      width: S.width, heads: S.heads, layers: S.layers, norm: "pre", dropout: 0.1, maskRate: S.maskRate, positions: S.positions,
+      ...(S.alibiSlopeScale !== 1 ? { alibiSlopeScale: S.alibiSlopeScale } : {}),
+    },
     // Keep this key order: runPretraining's cache key is built from it, so the cached checkpoints stay valid.
     pretrain: { steps: S.steps, batchSize: S.batch, learningRate: S.lr, snapshots: [], seed: 0 },
   };
