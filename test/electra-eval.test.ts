@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { ElectraModel } from "../lib/models/electra";
-import { evaluatePretraining, linearProbe, meanPairwiseCosine, sentenceFeatures } from "../lib/models/electra_eval";
+import { bigramDetectorAuc, evaluatePretraining, linearProbe, meanPairwiseCosine, sentenceFeatures } from "../lib/models/electra_eval";
 import { FIRST_ORDINARY_ID, maskingShares } from "../lib/models/masking";
 import { crossEntropyOf, preparePretrainingCorpus, unigramEntropy } from "../lib/tasks/pretraining_corpus";
 import { unigramLogProbs } from "../lib/models/electra_heads";
@@ -95,6 +95,29 @@ test("views: the explanation table colours replaced tokens; the ablation table r
   assert.equal(a.columns[0], "objective");
   assert.equal(a.cells[0][a.columns.indexOf("fine-tuned %")], "75");
   model.dispose();
+});
+
+test("bigramDetectorAuc: near 1 where each word fixes its successor, near 0.5 where words are independent", () => {
+  // A language of 20 ordinary words where word w is always followed by w + 1 (mod 20): a replacement breaks two pairs.
+  const chain = (n: number, seed: number) => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, () => {
+      const start = rng.int(20);
+      return { ids: Array.from({ length: 16 }, (_, i) => FIRST_ORDINARY_ID + ((start + i) % 20)) };
+    });
+  };
+  const ordered = bigramDetectorAuc({ train: chain(400, 1), heldOut: chain(100, 2), maskRate: 0.25, seed: 3 });
+  assert.ok(ordered.auc > 0.95, `ordered: ${ordered.auc}`);
+  // Share replaced: 25% chosen, minus the 1/20 of samples that equal the original.
+  const share = ordered.nReplaced / (ordered.nReplaced + ordered.nOriginal);
+  assert.ok(share > 0.2 && share < 0.25, `replaced share ${share}`);
+  assert.equal(ordered.countedTokens, 400 * 16);
+  // Independent words: neighbours carry nothing, so no count table can rank replacements.
+  const iid = bigramDetectorAuc({ train: windows(2000, 1), heldOut: windows(300, 2), maskRate: 0.25, seed: 3 });
+  assert.ok(Math.abs(iid.auc - 0.5) < 0.05, `independent words: ${iid.auc}`);
+  assert.throws(() => bigramDetectorAuc({ train: [], heldOut: chain(1, 1) }), /needs non-empty train and heldOut/);
+  assert.throws(() => bigramDetectorAuc({ train: chain(1, 1), heldOut: chain(1, 1), smoothing: 0 }), /smoothing \(0\) must be a positive pseudo-count/);
+  assert.throws(() => bigramDetectorAuc({ train: chain(1, 1), heldOut: chain(1, 1), maskRate: 1.5 }), /maskRate \(1.5\) must be in \(0, 1\)/);
 });
 
 test("setUnigramPrior: an untrained MLM head then scores the unigram cross-entropy of the held-out tokens", () => {

@@ -7,6 +7,7 @@
 //   sentenceFeatures(encoder, seqs)      mean-pooled final hidden states, one vector per sequence
 //   meanPairwiseCosine(features)         ~1 = collapsed (every sentence looks the same to the encoder)
 //   linearProbe({ train, test })         logistic regression on frozen, standardised features -> accuracy
+//   bigramDetectorAuc({ train, heldOut }) the discriminator's yardstick: how well counting word pairs spots replacements
 import * as tf from "@tensorflow/tfjs";
 import { TransformerEncoder } from "../nn/transformer";
 import { padIds } from "../data/batching";
@@ -15,6 +16,8 @@ import { binaryCrossEntropy, binaryEntropy, rocAuc } from "../eval/binary";
 import { trainProbe } from "../analysis/probe";
 import { toFeatures } from "../analysis/features";
 import { ElectraModel, TokenIds } from "./electra";
+import { choosePositions, isMaskable } from "./masking";
+import { Rng } from "../random";
 
 export interface PretrainingEval {
   /** Held-out generator MLM loss in nats (NaN for "bert"). */
@@ -140,4 +143,75 @@ export async function linearProbe(o: LinearProbeOptions): Promise<number> {
     epochs: o.epochs ?? 30, batchSize: 64, learningRate: o.learningRate, seed: o.seed,
   });
   return r.testAccuracy;
+}
+
+export interface BigramDetectorOptions {
+  /** Windows to count word pairs in: e.g. exactly the windows pre-training read (steps × batch of them). */
+  train: TokenIds[];
+  /** Windows to corrupt and score (never counted). */
+  heldOut: TokenIds[];
+  /** Share of ordinary tokens replaced, chosen by the models' own masking code (default 0.15). */
+  maskRate?: number;
+  /** Add-k smoothing of P(b | a) toward P(b), in pseudo-counts (default 10). */
+  smoothing?: number;
+  seed?: number;
+}
+
+/**
+ * The discriminator's yardstick, as the unigram entropy is the MLM's: how well could replacements be spotted from
+ * the neighbours alone, with what the same text teaches by COUNTING? Each chosen ordinary token of `heldOut` is
+ * replaced by a sample from the unigram distribution of `train` (a generator that knows the token frequencies and
+ * nothing else); every token is then scored by how surprising it is next to its neighbours,
+ *   score(x_i) = -PMI(x_{i-1}, x_i) - PMI(x_i, x_{i+1}),  PMI(a, b) = log P(b | a) / P(b)  (bigram counts of `train`),
+ * and ranked: the AUC of that score against the replaced/original labels (0.5 = no better than chance). A count
+ * table needs no training; a discriminator far below it has not yet learned what its data contains.
+ */
+export function bigramDetectorAuc(o: BigramDetectorOptions): { auc: number; nReplaced: number; nOriginal: number; countedTokens: number } {
+  const rate = o.maskRate ?? 0.15;
+  const k = o.smoothing ?? 10;
+  if (!(Array.isArray(o.train) && o.train.length > 0 && Array.isArray(o.heldOut) && o.heldOut.length > 0)) throw new Error("bigramDetectorAuc needs non-empty train and heldOut window lists (e.g. corpus.train, corpus.heldOut).");
+  if (!(rate > 0 && rate < 1)) throw new Error(`bigramDetectorAuc maskRate (${rate}) must be in (0, 1), e.g. 0.15 (the share of tokens replaced).`);
+  if (!(k > 0)) throw new Error(`bigramDetectorAuc smoothing (${k}) must be a positive pseudo-count, e.g. 10.`);
+  const uni = new Map<number, number>();
+  const pairs = new Map<string, number>();
+  let total = 0;
+  for (const { ids } of o.train) {
+    ids.forEach((id, i) => {
+      uni.set(id, (uni.get(id) ?? 0) + 1);
+      total++;
+      if (i > 0) pairs.set(`${ids[i - 1]},${id}`, (pairs.get(`${ids[i - 1]},${id}`) ?? 0) + 1);
+    });
+  }
+  let vocab = 0;
+  for (const id of uni.keys()) vocab = Math.max(vocab, id + 1);
+  for (const { ids } of o.heldOut) for (const id of ids) vocab = Math.max(vocab, id + 1);
+  const p = (x: number) => ((uni.get(x) ?? 0) + 0.5) / (total + 0.5 * vocab);
+  const pmi = (a: number, b: number) => Math.log(((pairs.get(`${a},${b}`) ?? 0) + k * p(b)) / ((uni.get(a) ?? 0) + k) / p(b));
+  // The sampler: the unigram distribution of the ordinary tokens that choosePositions may replace.
+  const choices = [...uni.entries()].filter(([id]) => isMaskable(id));
+  const cumulative: number[] = [];
+  choices.reduce((sum, [, n]) => (cumulative.push(sum + n), sum + n), 0);
+  const rng = new Rng(o.seed ?? 0);
+  const sample = () => {
+    const r = rng.next() * cumulative[cumulative.length - 1];
+    let lo = 0;
+    for (let hi = cumulative.length - 1; lo < hi; ) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] <= r) lo = mid + 1;
+      else hi = mid;
+    }
+    return choices[lo][0];
+  };
+  const scores: number[] = [];
+  const labels: number[] = [];
+  for (const { ids } of o.heldOut) {
+    const c = [...ids];
+    for (const i of choosePositions(ids, rate, rng)) c[i] = sample();
+    c.forEach((x, i) => {
+      scores.push((i > 0 ? -pmi(c[i - 1], x) : 0) + (i + 1 < c.length ? -pmi(x, c[i + 1]) : 0));
+      labels.push(x !== ids[i] ? 1 : 0);
+    });
+  }
+  const nReplaced = labels.reduce((a, b) => a + b, 0);
+  return { auc: rocAuc(scores, labels), nReplaced, nOriginal: labels.length - nReplaced, countedTokens: total };
 }
