@@ -133,7 +133,7 @@ export function ablationTable(rows: AblationRow[], o: { title: string; unigram: 
 /** How tables and charts name the runs of notebook 04 (objectives, no pre-training, two-stage). */
 export const ELECTRA_RUN_LABELS: Record<string, string> = {
   electra: "ELECTRA", "all-tokens-mlm": "All-Tokens MLM", "replace-mlm": "Replace MLM", "electra-15": "ELECTRA-15%", bert: "BERT",
-  none: "no pre-training", "bert-electra": "two-stage BERT → ELECTRA",
+  none: "no pre-training", "bert-electra": "two-stage BERT → ELECTRA", "electra-alibi4": "ELECTRA, ALiBi slopes ×4",
 };
 
 const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
