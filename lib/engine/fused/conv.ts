@@ -4,7 +4,8 @@
 // the convolution as im2col from k slices + one matmul: correct everywhere, but a dozen small ops per layer
 // forward and more backward. Here the same math runs as the backend's own convolution kernels, wired into
 // autodiff with tf.customGrad:
-//   native TensorFlow  Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, all with `dilations`
+//   native TensorFlow  Conv2D with `dilations`; its gradients Conv2DBackpropInput/Filter for dilation 1, and for
+//                      dilation > 1 a padded VALID Conv2D (input) and k matmuls (filter), see nativeDilatedGrads
 //   wasm / cpu         tfjs's Conv2D forward (XNNPACK on wasm), and the kernel pack's im2col backprop kernels
 //                      (lib/engine/kernels/conv.ts), which take the dilation the stock ones ignore
 // A conv1d is a conv2d of height 1: x [b, t, w] is viewed as [b, 1, t, w], filters [k, w, out] as [1, k, w, out].
@@ -19,19 +20,49 @@ type ConvGrads = {
   filter: (x: tf.Tensor4D, dy: tf.Tensor4D, fShape: number[], dilation: number) => tf.Tensor4D;
 };
 
-const nativeAttrs = (dilation: number) => [
+const nativeAttrs = (dilation: number, padding: "SAME" | "VALID" = "SAME") => [
   typeAttr("T"),
   intAttr("strides", [1, 1, 1, 1]),
-  stringAttr("padding", "SAME"),
+  stringAttr("padding", padding),
   stringAttr("data_format", "NHWC"),
   intAttr("dilations", [1, 1, dilation, 1]),
   boolAttr("use_cudnn_on_gpu", true),
 ];
 
+// TensorFlow's CPU backprop kernels refuse dilation > 1 ("Current CPU implementations do not yet support dilation
+// rates larger than 1") unless oneDNN runs them, which TensorFlow turns on by default only on CPUs with AVX512-VNNI,
+// AVX512-BF16 or AMX: an AVX2-only machine (many AMD and older Intel ones) failed here. So for dilation > 1 both
+// gradients are written with ops every CPU runs. With span = (k − 1)·d and left = floor(span / 2), forward is
+// y[t] = Σ_j x[t − left + j·d] · f[j], hence
+//   dx[s] = Σ_j dy[s + left − span + j·d] · flip(f)[j]ᵀ   a VALID dilated Conv2D of dy padded by (span − left, left)
+//   df[j] = Σ_{b,t} x[t − left + j·d]ᵀ · dy[t]            one matmul per tap, x padded by (left, span − left)
+const nativeDilatedGrads: ConvGrads = {
+  input: (dy, f, _xShape, d) => {
+    const [, k] = f.shape;
+    const span = (k - 1) * d;
+    const left = Math.floor(span / 2);
+    const dyPad = tf.pad(dy, [[0, 0], [0, 0], [span - left, left], [0, 0]]);
+    const flipped = tf.transpose(tf.reverse(f, 1), [0, 1, 3, 2]); // [1, k, out, w]: taps reversed, in/out swapped
+    return runNativeOp("Conv2D", [dyPad, flipped], nativeAttrs(d, "VALID"), 1)[0] as tf.Tensor4D;
+  },
+  filter: (x, dy, fShape, d) => {
+    const [, k, w, out] = fShape;
+    const [b, , t] = x.shape;
+    const span = (k - 1) * d;
+    const left = Math.floor(span / 2);
+    const xPad = tf.pad(x, [[0, 0], [0, 0], [left, span - left], [0, 0]]);
+    const dy2 = tf.reshape(dy, [b * t, out]);
+    const taps = Array.from({ length: k }, (_, j) => tf.matMul(tf.reshape(tf.slice(xPad, [0, 0, j * d, 0], [b, 1, t, w]), [b * t, w]), dy2, true, false));
+    return tf.reshape(tf.stack(taps), [1, k, w, out]) as tf.Tensor4D;
+  },
+};
+
 const native: { conv: Conv } & ConvGrads = {
   conv: (x, f, d) => runNativeOp("Conv2D", [x, f], nativeAttrs(d), 1)[0] as tf.Tensor4D,
-  input: (dy, f, xShape, d) => runNativeOp("Conv2DBackpropInput", [tf.tensor1d(xShape, "int32"), f, dy], nativeAttrs(d), 1)[0] as tf.Tensor4D,
-  filter: (x, dy, fShape, d) => runNativeOp("Conv2DBackpropFilter", [x, tf.tensor1d(fShape, "int32"), dy], nativeAttrs(d), 1)[0] as tf.Tensor4D,
+  input: (dy, f, xShape, d) =>
+    d > 1 ? nativeDilatedGrads.input(dy, f, xShape, d) : (runNativeOp("Conv2DBackpropInput", [tf.tensor1d(xShape, "int32"), f, dy], nativeAttrs(1), 1)[0] as tf.Tensor4D),
+  filter: (x, dy, fShape, d) =>
+    d > 1 ? nativeDilatedGrads.filter(x, dy, fShape, d) : (runNativeOp("Conv2DBackpropFilter", [x, tf.tensor1d(fShape, "int32"), dy], nativeAttrs(1), 1)[0] as tf.Tensor4D),
 };
 
 const packAttrs = (dilation: number) => ({ strides: [1, 1], pad: "same", dataFormat: "NHWC", dilations: [1, dilation] });
