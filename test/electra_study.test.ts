@@ -24,7 +24,7 @@ test("electraSettings: the notebook's sizes per mode, the cache-key order, chang
   const f = electraSettings({ mode: "full" });
   assert.deepEqual([q.steps, q.batch, q.width, q.window, q.reviews, q.ftSeeds, q.fractions, q.snapshots], [120, 16, 64, 31, 700, [0], [0.25, 1], [60]]);
   assert.deepEqual([f.steps, f.batch, f.width, f.window, f.reviews, f.ftSeeds, f.fractions, f.snapshots], [1200, 32, 128, 63, 20000, [0, 1, 2], [0.125, 0.25, 0.5, 1], [300, 600]]);
-  assert.deepEqual([q.vocab, q.heads, q.layers, q.labelled, q.ftEpochs, q.lr], [2000, 2, 2, 300, 2, 2e-3]);
+  assert.deepEqual([q.vocab, q.heads, q.layers, q.labelled, q.ftEpochs, q.lr], [2000, 2, 2, 160, 2, 2e-3]);
   assert.deepEqual([f.vocab, f.heads, f.layers, f.labelled, f.ftEpochs, f.lr, f.maskRate, f.positions], [8000, 4, 2, 1000, 5, 2e-3, 0.25, "alibi"]);
   assert.deepEqual(q.arch, { width: 64, heads: 2, layers: 2, norm: "pre", dropout: 0.1, maskRate: 0.25, positions: "alibi" }, "the arch (a cache key) as before alibiSlopeScale existed");
   // runPretraining's cache key spreads these settings: the order must stay, or every cached checkpoint retrains.
