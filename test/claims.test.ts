@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkClaims, gapStandardError, sampleSd, summarizeVerdicts, verdictOf } from "../lib/eval/claims";
+import { exactMatchScores } from "../lib/eval/seq2seq_eval";
 import { aucStandardError, binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
 import { showClaims } from "../lib/viz/electra";
 
@@ -33,6 +34,26 @@ test("verdicts: holds beyond 2 se, reversed below -2 se, else within noise; the 
   assert.deepEqual(t.columns, ["claim", "paper gap", "our gap", "noise (1 se; verdicts at 2 se)", "verdict"]);
   assert.match(t.html, /#b7e4b7/);
   assert.throws(() => checkClaims([{ claim: "x", a: [NaN], b: [0.5] }]), /non-empty array of finite scores/);
+});
+
+test("claims from per-example scores: the paired comparison's gap and standard error, hand-computed", () => {
+  // Differences per example: a − b = [1, 0, 1, 1, 0, 0, 1, 0] → mean 0.5, sample sd sqrt(2/7), se sqrt(2/7)/sqrt(8).
+  const a = exactMatchScores({ predictions: [1, 1, 1, 1, 0, 1, 1, 0].map((x) => ({ correct: x === 1 })) });
+  const b = exactMatchScores({ predictions: [0, 1, 0, 0, 0, 1, 0, 0].map((x) => ({ correct: x === 1 })) });
+  assert.deepEqual(a, [1, 1, 1, 1, 0, 1, 1, 0]);
+  const se = Math.sqrt(2 / 7 / 8);
+  const [r] = checkClaims([{ claim: "A > B", paper: 1, perExample: { a, b } }], { scale: 100 });
+  assert.ok(Math.abs(r.ours - 50) < 1e-9, String(r.ours));
+  assert.ok(Math.abs(r.noise - 100 * se) < 1e-9, String(r.noise));
+  assert.equal(r.verdict, "holds", "0.5 > 2 × 0.189");
+  // The same gap as two per-seed lists would have no noise from the examples at all: the forms differ.
+  const [unpaired] = checkClaims([{ claim: "A > B", a, b }]);
+  assert.notEqual(unpaired.noise, r.noise / 100);
+  // factor applies to the paired form too; mismatched or missing lists are named.
+  assert.equal(checkClaims([{ claim: "A > B", perExample: { a, b } }], { factor: 3 })[0].verdict, "within noise", "0.5 < 3 × 0.189");
+  assert.throws(() => checkClaims([{ claim: "A > B", perExample: { a, b: b.slice(1) } }]), /one score of each system per example: got 8 and 7/);
+  assert.throws(() => checkClaims([{ claim: "A > B", perExample: undefined as never }]), /claim "A > B": perExample needs \{ a, b \}/);
+  assert.throws(() => exactMatchScores({ predictions: [] }), /exactMatchScores needs an evaluation with predictions/);
 });
 
 test("binary yardsticks: entropy of the base rate, cross-entropy, ROC AUC with ties", () => {

@@ -9,6 +9,7 @@ import { TransformerSeq2Seq, TransformerSeq2SeqOptions } from "../lib/models/seq
 import { SEQ2SEQ_ARCHITECTURES, Seq2SeqArchitecture, attentionPatterns } from "../lib/models/seq2seq/architectures";
 import { blockFlops, encoderForwardFlops, seq2seqTrainingFlops } from "../lib/models/flops";
 import { beamSearch, greedyDecode } from "../lib/decode";
+import { kvCacheComparison } from "../lib/decode/cache_check";
 import { Trainer } from "../lib/train/trainer";
 import { disposeBatch } from "../lib/train/model";
 import { Seq2SeqExample } from "../lib/data/seq2seq";
@@ -112,6 +113,25 @@ test("decoder-only and prefix LM: the loss counts target tokens only, never the 
     disposeBatch(batch);
     m.dispose();
   }
+});
+
+test("kvCacheComparison: one row per model (tokens with EOS, both timings), and a wrong cache throws", async () => {
+  const sources = examples(6, 5).map((e) => e.source);
+  const ed = model("encoder-decoder", { seed: 12 });
+  const lm = model("decoder-only", { seed: 13 });
+  const rows = await kvCacheComparison({ models: [{ label: "ed", model: ed }, { label: "lm", model: lm }], sources, maxLength: 8 });
+  assert.deepEqual(rows.map((r) => r.model), ["ed", "lm"]);
+  const greedyTokens = greedyDecode(ed, sources, { maxLength: 8 }).reduce((s, h) => s + h.tokens.length + 1, 0);
+  assert.equal(rows[0]["generated tokens"], greedyTokens);
+  for (const r of rows) assert.ok(r["ms, with cache"] >= 1 && r["ms, recomputing"] >= 1 && Math.abs(r["speed-up"] - r["ms, recomputing"] / r["ms, with cache"]) < 1e-12);
+  // A "cache" that decodes like another model is caught, naming the model.
+  const other = model("encoder-decoder", { seed: 99 });
+  const broken = Object.assign(Object.create(Object.getPrototypeOf(ed)), ed, { recomputingDecoder: () => other.recomputingDecoder() });
+  await assert.rejects(kvCacheComparison({ models: [{ label: "broken", model: broken }], sources, maxLength: 8 }), /broken: decoding with the cache differs from recomputing on source \d/);
+  await assert.rejects(kvCacheComparison({ models: [], sources }), /needs models/);
+  await assert.rejects(kvCacheComparison({ models: [{ label: "ed", model: ed }], sources: [] }), /needs sources/);
+  await assert.rejects(kvCacheComparison({ models: [{ label: "ed", model: ed }], sources, maxLength: 0 }), /maxLength \(0\) must be a positive integer/);
+  for (const m of [ed, lm, other]) m.dispose();
 });
 
 test("cached decoding gives the same tokens and scores as recomputing the prefix (greedy and beam, every scheme)", () => {

@@ -4,7 +4,8 @@
 //
 //   const results = checkClaims([
 //     { claim: "ELECTRA > BERT", paper: 2.8, a: scores.electra, b: scores.bert },      // one score per seed
-//     { claim: "span infilling > token masking", paper: 0.6, difference: 0.021, standardError: 0.008 },
+//     { claim: "span infilling > token masking", paper: 0.6, perExample: { a: exact.span, b: exact.token } },
+//     { claim: "A > B", paper: 1.2, difference: 0.021, standardError: 0.008 },         // computed elsewhere
 //   ], { testSize: 872, scale: 100 });
 //   showClaims(results);                     // lib/viz/claims.ts: the table, verdicts coloured
 //   summarizeVerdicts(results)               // "2 of 7 orderings hold clearly, ..."
@@ -15,23 +16,26 @@
 //                                                        accuracy-like scores in [0, 1]; omit testSize otherwise)
 // The binomial part does not shrink with more seeds (every seed is scored on the same n examples), so with a
 // few seeds it dominates: on 872 sentences an accuracy near 0.7 is known to ±1.6 points and a gap to ±2.2.
-// This ignores that both recipes see the same examples (a paired test would be tighter; see a per-example
-// comparison when you have per-example scores, and pass its difference and standardError directly).
+// This ignores that both recipes see the same examples. With one score per example for each side (1/0 exact
+// match, e.g. `exactMatchScores(evaluation)` of lib/eval/seq2seq_eval.ts), give `perExample` instead: the
+// paired comparison of lib/eval/paired.ts, whose noise leaves out the examples' own difficulty, so it is tighter.
 //
-// Verdict, with factor f (default 2, about a 95% one-sided margin):
-//   "holds"         our gap has the claimed sign and exceeds f·se
-//   "reversed"      the opposite ordering is measured just as clearly (gap < −f·se)
-//   "within noise"  this run cannot tell; read the sign, do not trust it
+// The verdict is lib/eval/verdict.ts's rule: "holds" beyond 2 se, "reversed" below −2 se, else "within noise".
+import { pairedComparison } from "./paired";
+import { Verdict, VERDICTS, verdictOf } from "./verdict";
 
-export type Verdict = "holds" | "reversed" | "within noise";
-export const VERDICTS: readonly Verdict[] = ["holds", "reversed", "within noise"];
+export { VERDICTS, verdictOf };
+export type { Verdict };
 
-/** One claimed ordering "a > b": per-seed scores of both sides, or a precomputed difference and its standard error. */
+/**
+ * One claimed ordering "a > b": per-seed scores of both sides (`a`, `b`), per-example scores of both sides on the
+ * same examples (`perExample`, a paired comparison), or a precomputed difference and its standard error.
+ */
 export type ClaimSpec = {
   claim: string;
   /** The paper's gap (in its own unit) or a note such as "(not in the paper)". */
   paper?: number | string;
-} & ({ a: number[]; b: number[] } | { difference: number; standardError: number });
+} & ({ a: number[]; b: number[] } | { perExample: { a: readonly number[]; b: readonly number[] } } | { difference: number; standardError: number });
 
 export interface ClaimOptions {
   /** Test-set size for the binomial term (scores must then be proportions in [0, 1]); omit for other scores. */
@@ -80,13 +84,6 @@ export function gapStandardError(a: number[], b: number[], opts: { testSize?: nu
   return Math.sqrt(seeds + binomial);
 }
 
-/** The verdict on a gap with standard error se: "holds" beyond factor·se, "reversed" below −factor·se. */
-export function verdictOf(gap: number, se: number, factor = 2): Verdict {
-  if (!Number.isFinite(gap) || !(se >= 0)) throw new Error(`verdictOf needs a finite gap and a non-negative standard error, got ${gap} and ${se}.`);
-  if (!(factor > 0)) throw new Error(`factor (${factor}) must be positive, e.g. 2.`);
-  return gap > factor * se ? "holds" : gap < -factor * se ? "reversed" : "within noise";
-}
-
 /** Check every claim -> one result row each (see the top of this file). */
 export function checkClaims(specs: ClaimSpec[], opts: ClaimOptions = {}): ClaimResult[] {
   const scale = opts.scale ?? 1;
@@ -97,6 +94,13 @@ export function checkClaims(specs: ClaimSpec[], opts: ClaimOptions = {}): ClaimR
     if ("difference" in s) {
       gap = s.difference;
       se = s.standardError;
+    } else if ("perExample" in s) {
+      if (!s.perExample || !Array.isArray(s.perExample.a) || !Array.isArray(s.perExample.b)) {
+        throw new Error(`claim "${s.claim}": perExample needs { a, b }, one score per example for each side (e.g. exactMatchScores(evaluation)).`);
+      }
+      const c = pairedComparison(s.perExample.a, s.perExample.b);
+      gap = c.difference;
+      se = c.standardError;
     } else {
       gap = mean(s.a) - mean(s.b);
       se = gapStandardError(s.a, s.b, { testSize: opts.testSize });

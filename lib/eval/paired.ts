@@ -3,8 +3,8 @@
 // standard error of that mean, sd / √n. A claim "A > B" holds when the mean difference exceeds twice its
 // standard error (about a 95% one-sided margin), is reversed below minus twice, and is undecided in between.
 // Pairing removes the examples' own difficulty from the noise, so it decides with far fewer examples than
-// comparing two independent accuracies would. The verdict is the one rule of lib/eval/claims.ts (verdictOf).
-import { Verdict, verdictOf } from "./claims";
+// comparing two independent accuracies would. The verdict is the one rule of lib/eval/verdict.ts (verdictOf).
+import { Verdict, verdictOf } from "./verdict";
 
 export type { Verdict };
 

@@ -1,8 +1,8 @@
 // Noise in a comparison of training runs: the same recipe with different seeds gives different scores, so a
 // difference between two recipes means something only against that spread (and against the test set's own
 // sampling noise: with n examples an accuracy p is known to about ±sqrt(p(1−p)/n)). The verdict is the one rule
-// of lib/eval/claims.ts (verdictOf).
-import { Verdict, verdictOf } from "./claims";
+// of lib/eval/verdict.ts (verdictOf).
+import { Verdict, verdictOf } from "./verdict";
 
 export type { Verdict };
 

@@ -121,3 +121,15 @@ export function lengthBucket(length: number, width = 4): string {
   const lo = Math.floor((length - 1) / width) * width + 1;
   return `${lo}–${lo + width - 1}`;
 }
+
+/**
+ * One score per example, in the data set's order: 1 where the prediction matched the gold target exactly, else 0
+ * → `[examples]`. What a paired comparison of two systems on the same examples needs (lib/eval/paired.ts,
+ * `checkClaims({ perExample })`). Throws on an evaluation without predictions.
+ */
+export function exactMatchScores(evaluation: { predictions: readonly { correct: boolean }[] }): number[] {
+  if (!evaluation || !Array.isArray(evaluation.predictions) || evaluation.predictions.length === 0) {
+    throw new Error("exactMatchScores needs an evaluation with predictions (what evaluateSeq2Seq returns).");
+  }
+  return evaluation.predictions.map((p) => (p.correct ? 1 : 0));
+}
