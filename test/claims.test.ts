@@ -46,9 +46,11 @@ test("claims from per-example scores: the paired comparison's gap and standard e
   assert.ok(Math.abs(r.ours - 50) < 1e-9, String(r.ours));
   assert.ok(Math.abs(r.noise - 100 * se) < 1e-9, String(r.noise));
   assert.equal(r.verdict, "holds", "0.5 > 2 × 0.189");
-  // The same gap as two per-seed lists would have no noise from the examples at all: the forms differ.
+  // Read as two independent samples (the unpaired form) the same lists give a wider noise: each side's sample
+  // variance 8/7 · 3/16 = 3/14, se sqrt(2 · (3/14) / 8) = sqrt(3/56) > sqrt(2/56). Pairing is what tightens it.
   const [unpaired] = checkClaims([{ claim: "A > B", a, b }]);
-  assert.notEqual(unpaired.noise, r.noise / 100);
+  assert.ok(Math.abs(unpaired.noise - Math.sqrt(3 / 56)) < 1e-12, String(unpaired.noise));
+  assert.ok(unpaired.noise > r.noise / 100);
   // factor applies to the paired form too; mismatched or missing lists are named.
   assert.equal(checkClaims([{ claim: "A > B", perExample: { a, b } }], { factor: 3 })[0].verdict, "within noise", "0.5 < 3 × 0.189");
   assert.throws(() => checkClaims([{ claim: "A > B", perExample: { a, b: b.slice(1) } }]), /one score of each system per example: got 8 and 7/);

@@ -20,7 +20,8 @@
 // match, e.g. `exactMatchScores(evaluation)` of lib/eval/seq2seq_eval.ts), give `perExample` instead: the
 // paired comparison of lib/eval/paired.ts, whose noise leaves out the examples' own difficulty, so it is tighter.
 //
-// The verdict is lib/eval/verdict.ts's rule: "holds" beyond 2 se, "reversed" below −2 se, else "within noise".
+// The verdict is lib/eval/verdict.ts's rule: "holds" beyond factor · se (default 2), "reversed" below −factor · se,
+// else "within noise".
 import { pairedComparison } from "./paired";
 import { Verdict, VERDICTS, verdictOf } from "./verdict";
 
