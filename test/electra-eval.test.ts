@@ -10,6 +10,11 @@ import { crossEntropyOf, preparePretrainingCorpus, unigramEntropy } from "../lib
 import { unigramLogProbs } from "../lib/models/electra_heads";
 import { ablationTable, showElectraExplanation } from "../lib/viz/electra";
 import { Rng } from "../lib/random";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { writeFileAtomic } from "../lib/data/verify";
+import { checkpointDir } from "../lib/models/pretrain_cache";
 
 const tiny = { vocabSize: 30, width: 16, heads: 2, layers: 1, maxLen: 12, dropout: 0, positions: "t5" as const, seed: 1 };
 const windows = (n: number, seed: number) => {
@@ -141,4 +146,45 @@ test("setUnigramPrior: an untrained MLM head then scores the unigram cross-entro
   electra.setUnigramPrior(counts, { generator: true });
   assert.ok(evaluatePretraining(electra, data).generatorMlm < g0 - 0.3);
   electra.dispose();
+});
+
+test("writeFileAtomic: replaces a file whole, leaves no temp file, and a failed write leaves the old file", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nlu-atomic-"));
+  const f = path.join(dir, "a.json");
+  writeFileAtomic(f, "old");
+  writeFileAtomic(f, Buffer.from("new"));
+  assert.equal(fs.readFileSync(f, "utf8"), "new");
+  assert.deepEqual(fs.readdirSync(dir), ["a.json"], "no temp file left beside it");
+  // Renaming onto a directory fails after the temp file is written: the temp file is removed, the target untouched.
+  const blocked = path.join(dir, "sub");
+  fs.mkdirSync(path.join(blocked, "x"), { recursive: true });
+  assert.throws(() => writeFileAtomic(blocked, "text"));
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["a.json", "sub"]);
+  assert.deepEqual(fs.readdirSync(blocked), ["x"]);
+});
+
+test("the WordPiece cache: written whole, reloaded as the same vocabulary, and a torn cache file is trained again (not a crash)", async () => {
+  const vocabSize = 297; // a size no other test or notebook uses: this test owns checkpoints/wordpiece/imdb-297-*
+  const dir = path.dirname(checkpointDir("wordpiece-x"));
+  const mine = () => (fs.existsSync(path.join(dir, "wordpiece")) ? fs.readdirSync(path.join(dir, "wordpiece")).filter((f) => f.startsWith(`imdb-${vocabSize}-`)) : []);
+  for (const f of mine()) fs.rmSync(path.join(dir, "wordpiece", f));
+  const logs: string[] = [];
+  const make = () => preparePretrainingCorpus({ reviews: 40, heldOutReviews: 4, vocabSize, windowLength: 15, load: { sample: true }, log: (l) => logs.push(l) });
+  try {
+    const first = await make();
+    assert.equal(mine().length, 1, `one cache file, no temp file: ${mine()}`);
+    const file = path.join(dir, "wordpiece", mine()[0]);
+    const again = await make();
+    assert.deepEqual(again.tokenizer.toJSON(), first.tokenizer.toJSON(), "the cache gives back the same vocabulary");
+    assert.equal(logs.filter((l) => l.startsWith("trained a WordPiece")).length, 1, "the second call loaded it");
+    const text = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, text.slice(0, text.length / 2)); // a torn file, as a crash mid-write used to leave
+    const repaired = await make();
+    assert.ok(logs.some((l) => /cannot be read .*training it again/.test(l)), logs.join("\n"));
+    assert.deepEqual(repaired.tokenizer.toJSON(), first.tokenizer.toJSON());
+    assert.equal(fs.readFileSync(file, "utf8"), text, "the cache file is whole again");
+    assert.deepEqual(mine(), [path.basename(file)]);
+  } finally {
+    for (const f of mine()) fs.rmSync(path.join(dir, "wordpiece", f));
+  }
 });

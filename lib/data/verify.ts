@@ -46,9 +46,7 @@ export function stampSays(file: string, st: fs.Stats, f: Want): boolean {
 export function writeStamp(file: string, f: Want): void {
   const st = fs.statSync(file);
   const s: Stamp = { sha256: f.sha256, bytes: st.size, mtimeMs: st.mtimeMs };
-  const tmp = `${stampPath(file)}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(s) + "\n");
-  fs.renameSync(tmp, stampPath(file));
+  writeFileAtomic(stampPath(file), JSON.stringify(s) + "\n");
 }
 
 export type Want = { sha256: string; bytes: number; contentSha256?: string; contentBytes?: number };
@@ -77,3 +75,19 @@ export async function verifyOrDelete(file: string, want: Want, label: string, hi
 }
 
 export const tempName = (dest: string): string => `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+
+/**
+ * Write `file` so that no reader ever sees half of it: the bytes go to a temp file beside it (tempName: unique per
+ * process and call), which is renamed over `file` (atomic on one filesystem). A crash, an interrupt or a second
+ * kernel writing the same cache at the same moment leaves either the old file or the new one, never a torn one.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const tmp = tempName(file);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}

@@ -12,8 +12,8 @@
 // NLU_DATA_MIRROR or its public URL), and are never part of a released assignment. COGS is public, so this keeps
 // the labels out of the student's workflow, not secret: a course that needs a secret test set swaps in its own
 // file with the `gold` option of scoreBakeoff.
-import * as fs from "fs";
 import { CogsExample, LoadOptions, loadCogs } from "../data/corpora";
+import { writeFileAtomic } from "../data/verify";
 
 /** How many sentences of each of COGS's 21 generalization categories the bake-off takes (in file order). */
 export const BAKEOFF_PER_CATEGORY = 50;
@@ -131,7 +131,7 @@ export function parsePredictions(text: string, ids: readonly string[], where = "
 export function writeBakeoffPredictions(path: string, predictions: readonly Prediction[], inputs: readonly BakeoffInput[]): void {
   const text = formatPredictions(predictions);
   parsePredictions(text, inputs.map((x) => x.id), `the predictions for ${path}`);
-  fs.writeFileSync(path, text);
+  writeFileAtomic(path, text); // an interrupted write never leaves half a file in place of the last good one
 }
 
 export interface BakeoffScore {

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Module } from "../nn/module";
 import { checkpointStatus, loadCheckpoint, saveCheckpoint } from "../train/checkpoint";
+import { writeFileAtomic } from "../data/verify";
 
 /** `checkpoints/<name>` under the repository root (found upward from the working directory), else under cwd. */
 export function checkpointDir(name: string): string {
@@ -49,12 +50,6 @@ export interface PretrainCachedResult<M, R> {
   result: R;
   /** Seconds spent training now (0 when loaded). */
   seconds: number;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
 
 // What a cached checkpoint is saved with: the model's own config plus the caller's key.
@@ -115,7 +110,7 @@ export async function pretrainCached<M extends Module & { config?(): Record<stri
   const result = await opts.train(model);
   const seconds = (Date.now() - t0) / 1000;
   saveCheckpoint(opts.dir, model, { config: keyedConfig(model.config?.() ?? {}, opts.key) });
-  writeAtomic(resultFile, JSON.stringify(result ?? null));
+  writeFileAtomic(resultFile, JSON.stringify(result ?? null));
   log(`saved pre-trained weights to ${where} (${seconds.toFixed(1)} s of training)`);
   return { model, loaded: false, result, seconds };
 }

@@ -17,6 +17,7 @@ import { trainWordPiece, WordPieceJSON, WordPieceTokenizer } from "../data/wordp
 import { FIRST_ORDINARY_ID } from "../models/masking";
 import { unigramLogProbs } from "../models/electra_heads";
 import { checkpointDir } from "../models/pretrain_cache";
+import { writeFileAtomic } from "../data/verify";
 import { TokenIds } from "../models/electra";
 
 export interface PretrainingCorpusOptions {
@@ -82,15 +83,22 @@ function cachedTokenizer(key: Record<string, unknown>, texts: string[], opts: Pr
   const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
   const file = path.join(checkpointDir("wordpiece"), `imdb-${vocabSize}-${hash}.json`);
   if (opts.cache !== false && fs.existsSync(file)) {
-    const json = JSON.parse(fs.readFileSync(file, "utf8")) as WordPieceJSON & { key: unknown };
-    if (JSON.stringify(json.key) === JSON.stringify(key)) return WordPieceTokenizer.fromJSON(json);
+    // A cache file that cannot be read (cut short by a crash before writes were atomic, or edited by hand) is
+    // trained again and replaced, never a reason to fail: it holds nothing that cannot be rebuilt.
+    try {
+      const json = JSON.parse(fs.readFileSync(file, "utf8")) as WordPieceJSON & { key: unknown };
+      if (JSON.stringify(json.key) === JSON.stringify(key)) return WordPieceTokenizer.fromJSON(json);
+      log(`the cached WordPiece vocabulary ${path.relative(process.cwd(), file)} was made with other settings: training it again`);
+    } catch (e) {
+      log(`the cached WordPiece vocabulary ${path.relative(process.cwd(), file)} cannot be read (${(e as Error).message.slice(0, 80)}): training it again`);
+    }
   }
   const t0 = Date.now();
   const tok = trainWordPiece(texts.slice(0, opts.tokenizerReviews ?? texts.length), { vocabSize });
   log(`trained a WordPiece vocabulary of ${tok.size} on ${opts.tokenizerReviews ?? texts.length} reviews in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (opts.cache !== false) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ ...tok.toJSON(), key }));
+    writeFileAtomic(file, JSON.stringify({ ...tok.toJSON(), key })); // two kernels (04 and 08) may train it at once
   }
   return tok;
 }
