@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkClaims, gapStandardError, sampleSd, summarizeVerdicts, verdictOf } from "../lib/eval/claims";
 import { exactMatchScores } from "../lib/eval/seq2seq_eval";
-import { aucStandardError, binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
+import { aucAboveChance, aucStandardError, binaryCrossEntropy, binaryEntropy, rocAuc } from "../lib/eval/binary";
 import { showClaims } from "../lib/viz/electra";
 
 test("gap noise: seed spread plus the test set's binomial noise, hand-computed", () => {
@@ -72,4 +72,19 @@ test("binary yardsticks: entropy of the base rate, cross-entropy, ROC AUC with t
   assert.ok(Math.abs(aucStandardError(0.5, 50, 50) - 0.05802) < 1e-5);
   assert.ok(Math.abs(aucStandardError(0.8, 50, 50) - 0.04450) < 1e-5, String(aucStandardError(0.8, 50, 50)));
   assert.ok(aucStandardError(0.5, 500, 500) < aucStandardError(0.5, 50, 50) / 3, "shrinks like 1/sqrt(n)");
+});
+
+test("aucAboveChance: above 0.5 only beyond two standard errors (hand values), its reading, and bad input named", () => {
+  // se(0.60; 50, 50) = 0.05660: 0.10 / 0.0566 = 1.77 standard errors, not enough; se(0.62) = 0.05597: 2.14, enough.
+  const weak = aucAboveChance({ auc: 0.6, nPositive: 50, nNegative: 50 });
+  assert.ok(Math.abs(weak.standardError - 0.0566039) < 1e-6, String(weak.standardError));
+  assert.equal(weak.above, false);
+  assert.equal(weak.reading, "AUC 0.600 ± 0.057 -> not distinguishable from the base rate at this scale");
+  const strong = aucAboveChance({ auc: 0.62, nPositive: 50, nNegative: 50 });
+  assert.deepEqual([strong.above, strong.reading], [true, "AUC 0.620 ± 0.056 -> better than the base rate"]);
+  assert.equal(aucAboveChance({ auc: 0.62, nPositive: 50, nNegative: 50, z: 2.2 }).above, false, "a stricter z");
+  assert.equal(aucAboveChance({ auc: 0.4, nPositive: 500, nNegative: 500 }).above, false, "below chance is never above it");
+  assert.throws(() => aucAboveChance({ auc: Number.NaN, nPositive: 5, nNegative: 0 }), /auc is NaN: one class .* was absent; measure on more tokens/);
+  assert.throws(() => aucAboveChance({ auc: 0.7, nPositive: 0, nNegative: 5 }), /positive counts, got 0.7, 0, 5/);
+  assert.throws(() => aucAboveChance({ auc: 0.7, nPositive: 5, nNegative: 5, z: 0 }), /z \(0\) must be a positive number of standard errors/);
 });

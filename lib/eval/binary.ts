@@ -60,3 +60,30 @@ export function aucStandardError(auc: number, nPos: number, nNeg: number): numbe
   const q2 = (2 * auc * auc) / (1 + auc);
   return Math.sqrt((auc * (1 - auc) + (nPos - 1) * (q1 - auc * auc) + (nNeg - 1) * (q2 - auc * auc)) / (nPos * nNeg));
 }
+
+/** What aucAboveChance reads from one measured AUC. */
+export interface AucReading {
+  auc: number;
+  /** aucStandardError of the AUC on these counts. */
+  standardError: number;
+  /** true when auc − 0.5 exceeds `z` standard errors: the detector knows more than the base rate. */
+  above: boolean;
+  /** One sentence for the notebook, e.g. "AUC 0.701 ± 0.014 -> better than the base rate". */
+  reading: string;
+}
+
+/**
+ * Is a detector better than chance? Its AUC against 0.5, judged with the AUC's standard error on nPositive
+ * positives and nNegative negatives (Hanley & McNeil 1982): "above" only beyond `z` (default 2) standard errors,
+ * the same two-standard-error rule as the course's claims. Throws on an AUC outside [0, 1] (NaN: one class was
+ * absent, measure on more tokens), counts that are not positive, or z <= 0.
+ */
+export function aucAboveChance(o: { auc: number; nPositive: number; nNegative: number; z?: number }): AucReading {
+  const z = o.z ?? 2;
+  if (!(z > 0)) throw new Error(`aucAboveChance z (${o.z}) must be a positive number of standard errors, e.g. 2.`);
+  if (Number.isNaN(o.auc)) throw new Error("aucAboveChance auc is NaN: one class (replaced or original) was absent; measure on more tokens.");
+  const standardError = aucStandardError(o.auc, o.nPositive, o.nNegative);
+  const above = o.auc - 0.5 > z * standardError;
+  const reading = `AUC ${o.auc.toFixed(3)} ± ${standardError.toFixed(3)} -> ${above ? "better than the base rate" : "not distinguishable from the base rate at this scale"}`;
+  return { auc: o.auc, standardError, above, reading };
+}

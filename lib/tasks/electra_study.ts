@@ -210,7 +210,7 @@ export async function computeCurve(o: { run: PretrainResult; objective: ElectraO
 
 /** Section 7's long run per mode: steps and snapshots of each run, and ELECTRA's generator width. */
 export const LONG_RUN: Record<Mode, { steps: number; snapshots: number[]; generatorFraction: number }> = {
-  quick: { steps: 150, snapshots: [75], generatorFraction: 0.5 },
+  quick: { steps: 60, snapshots: [30], generatorFraction: 0.5 },
   full: { steps: 9600, snapshots: [1200, 2400, 4800, 7200], generatorFraction: 0.5 },
 };
 /** Set to 1 to run the full-mode long run (it is not part of the notebook's 1.5-hour budget). */
